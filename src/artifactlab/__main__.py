@@ -1,0 +1,5 @@
+"""Run the command-line interface: ``python -m artifactlab``."""
+
+from artifactlab.cli import app
+
+app()

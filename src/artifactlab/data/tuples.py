@@ -1,0 +1,154 @@
+"""Tuples of tokens: a vocabulary and an integer array of shape (N, n).
+
+Example
+-------
+>>> ds = TupleDataset.from_rows([["mice", "eat", "cheese"], ["mouse", "eats", "cheese"]])
+>>> ds.tuples.tolist()
+[[0, 1, 2], [3, 4, 2]]
+>>> ds.vocab.tokens
+('mice', 'eat', 'cheese', 'mouse', 'eats')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from artifactlab.errors import InputError
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Token strings <-> ids (ids are positions in ``tokens``)."""
+
+    tokens: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(set(self.tokens)) != len(self.tokens):
+            raise InputError("vocabulary", "repeats a token", "every token must be distinct")
+
+    @property
+    def V(self) -> int:
+        """Number of tokens."""
+        return len(self.tokens)
+
+    @property
+    def index(self) -> dict[str, int]:
+        """Token string -> id."""
+        return {t: i for i, t in enumerate(self.tokens)}
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """Token strings of a sequence of ids."""
+        return [self.tokens[int(i)] for i in ids]
+
+
+@dataclass(frozen=True)
+class TupleDataset:
+    """A corpus of equal-length tuples over a vocabulary.
+
+    Attributes
+    ----------
+    vocab : Vocabulary
+        The token set ``T``.
+    tuples : numpy.ndarray
+        Token ids, shape (N, n), dtype int64; rows may repeat (a multiset).
+    """
+
+    vocab: Vocabulary
+    tuples: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.tuples.ndim != 2:
+            raise ValueError(f"tuples must have shape (N, n), got {self.tuples.shape}")
+        if self.tuples.size and (self.tuples.min() < 0 or self.tuples.max() >= self.vocab.V):
+            raise ValueError("tuple ids out of the vocabulary's range")
+
+    @property
+    def N(self) -> int:
+        """Number of tuples (with repeats)."""
+        return int(self.tuples.shape[0])
+
+    @property
+    def n(self) -> int:
+        """Tuple length."""
+        return int(self.tuples.shape[1])
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Sequence[str]], vocab: Vocabulary | None = None) -> TupleDataset:
+        """Build a dataset from rows of token strings; new tokens get ids in order of appearance."""
+        tokens = list(vocab.tokens) if vocab else []
+        index = {t: i for i, t in enumerate(tokens)}
+        ids = []
+        for row in rows:
+            for tok in row:
+                if tok not in index:
+                    index[tok] = len(tokens)
+                    tokens.append(tok)
+            ids.append([index[t] for t in row])
+        width = len(rows[0]) if rows else 0
+        return cls(Vocabulary(tuple(tokens)), np.asarray(ids, dtype=np.int64).reshape(-1, width))
+
+    def save(self, path: str | Path) -> None:
+        """Write one tab-separated tuple per line (readable by :func:`load_tuples`)."""
+        lines = ("\t".join(self.vocab.decode(row)) for row in self.tuples)
+        Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def _split(line: str) -> list[str]:
+    return line.split("\t") if "\t" in line else line.split()
+
+
+def load_tuples(path: str | Path, vocab: Vocabulary | None = None) -> TupleDataset:
+    """Read tuples from a whitespace- or tab-separated file, one tuple per line.
+
+    Lines starting with ``#`` and blank lines are skipped. A line containing a
+    tab is split on tabs (so tokens may contain spaces), otherwise on
+    whitespace. Every tuple must have the arity of the first one.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to read.
+    vocab : Vocabulary, optional
+        Start from this vocabulary (new tokens are appended).
+
+    Returns
+    -------
+    TupleDataset
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, no tuples, or a line of the wrong arity.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "no such file", "check the path")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(str(path), f"cannot be read as UTF-8 text ({err})") from None
+    rows: list[list[str]] = []
+    arity = None
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = [f.strip() for f in _split(line)]
+        if any(not f for f in fields):
+            raise InputError(f"{path}:{lineno}", "has an empty field", "remove stray tabs")
+        if arity is None:
+            arity = len(fields)
+        elif len(fields) != arity:
+            raise InputError(
+                f"{path}:{lineno}",
+                f"has {len(fields)} fields, expected {arity} like the first tuple",
+                "every line must hold one tuple of the same length",
+            )
+        rows.append(fields)
+    if not rows:
+        raise InputError(str(path), "holds no tuples", "write one tuple per line; # starts a comment")
+    return TupleDataset.from_rows(rows, vocab)

@@ -1,0 +1,275 @@
+"""The paper's toy transformer: embedding, attention layer(s), unembedding.
+
+By default it has no layer normalisation, no biases, no positional encodings
+and no MLP (an attention-only transformer, as in the paper's footnote 3); each
+of those can be switched on.
+
+Example
+-------
+>>> import torch
+>>> from artifactlab.models.toy_transformer import ToyTransformer, ToyTransformerConfig
+>>> cfg = ToyTransformerConfig(V=10, n_ctx=3, d_model=8, n_heads=2)
+>>> model = ToyTransformer(cfg, seed=0)
+>>> model(torch.tensor([[1, 2, 3]])).shape
+torch.Size([1, 3, 10])
+>>> model.n_non_embedding_params()
+256
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+from artifactlab.errors import InputError
+
+
+@dataclass(frozen=True)
+class ToyTransformerConfig:
+    """Shape and switches of a toy transformer.
+
+    Attributes
+    ----------
+    V : int
+        Vocabulary size (number of tokens).
+    n_ctx : int
+        Longest sequence the model reads (the tuple length n is at most this).
+    d_model : int
+        Width of the residual stream.
+    n_layers : int
+        Number of blocks (attention, then the optional MLP).
+    n_heads : int
+        Attention heads per layer.
+    d_head_qk : int or None
+        Width of each head's queries and keys; None means ``d_model // n_heads``.
+    d_head_vo : int or None
+        Width of each head's values; None means ``d_model // n_heads``.
+    mlp : bool
+        Add an MLP block after each attention layer.
+    d_mlp : int or None
+        Hidden width of the MLP; None means ``4 * d_model``.
+    layer_norm : bool
+        Pre-layer normalisation before each sub-block and before the unembedding.
+    bias : bool
+        Biases on every linear map.
+    positional : bool
+        Learned positional embeddings (off in the paper: tuples are position-free
+        only through the causal mask and the query position).
+    """
+
+    V: int
+    n_ctx: int = 3
+    d_model: int = 64
+    n_layers: int = 1
+    n_heads: int = 4
+    d_head_qk: int | None = None
+    d_head_vo: int | None = None
+    mlp: bool = False
+    d_mlp: int | None = None
+    layer_norm: bool = False
+    bias: bool = False
+    positional: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("V", "n_ctx", "d_model", "n_layers", "n_heads"):
+            if getattr(self, name) < 1:
+                raise InputError(f"model option {name}", f"must be >= 1, got {getattr(self, name)}")
+        for name in ("d_head_qk", "d_head_vo", "d_mlp"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise InputError(f"model option {name}", f"must be >= 1, got {value}")
+        needs_split = self.d_head_qk is None or self.d_head_vo is None
+        if needs_split and self.d_model % self.n_heads != 0:
+            raise InputError(
+                "model options d_model/n_heads",
+                f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}",
+                "choose divisible values or set --d-head-qk and --d-head-vo explicitly",
+            )
+
+    @property
+    def qk(self) -> int:
+        """Resolved query/key width per head."""
+        return self.d_head_qk or self.d_model // self.n_heads
+
+    @property
+    def vo(self) -> int:
+        """Resolved value width per head."""
+        return self.d_head_vo or self.d_model // self.n_heads
+
+    @property
+    def mlp_width(self) -> int:
+        """Resolved MLP hidden width."""
+        return self.d_mlp or 4 * self.d_model
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form, as saved in a run folder."""
+        return asdict(self)
+
+
+class Attention(nn.Module):
+    """Multi-head causal self-attention with per-head weights (TransformerLens naming)."""
+
+    def __init__(self, cfg: ToyTransformerConfig) -> None:
+        super().__init__()
+        H, d, qk, vo = cfg.n_heads, cfg.d_model, cfg.qk, cfg.vo
+        self.W_Q = nn.Parameter(torch.empty(H, d, qk))
+        self.W_K = nn.Parameter(torch.empty(H, d, qk))
+        self.W_V = nn.Parameter(torch.empty(H, d, vo))
+        self.W_O = nn.Parameter(torch.empty(H, vo, d))
+        self.bias = cfg.bias
+        if cfg.bias:
+            self.b_Q = nn.Parameter(torch.zeros(H, qk))
+            self.b_K = nn.Parameter(torch.zeros(H, qk))
+            self.b_V = nn.Parameter(torch.zeros(H, vo))
+            self.b_O = nn.Parameter(torch.zeros(d))
+        self.scale = 1.0 / math.sqrt(qk)
+
+    def forward(self, x: Tensor, last_only: bool = False) -> Tensor:
+        """Attend causally; with ``last_only`` compute the output at the last position only.
+
+        Parameters
+        ----------
+        x : Tensor
+            Residual stream, shape (B, T, d_model).
+        last_only : bool
+            Only the final query position is needed (the completion tensor's case).
+
+        Returns
+        -------
+        Tensor
+            Shape (B, T, d_model), or (B, 1, d_model) with ``last_only``.
+        """
+        T = x.shape[1]
+        xq = x[:, -1:] if last_only else x
+        q = torch.einsum("btd,hde->bhte", xq, self.W_Q)  # (B, H, Tq, qk)
+        k = torch.einsum("btd,hde->bhte", x, self.W_K)  # (B, H, T, qk)
+        v = torch.einsum("btd,hde->bhte", x, self.W_V)  # (B, H, T, vo)
+        if self.bias:
+            q = q + self.b_Q[None, :, None]
+            k = k + self.b_K[None, :, None]
+            v = v + self.b_V[None, :, None]
+        scores = torch.einsum("bhqe,bhke->bhqk", q, k) * self.scale  # (B, H, Tq, T)
+        if not last_only:
+            mask = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
+            scores = scores.masked_fill(mask, float("-inf"))
+        pattern = scores.softmax(-1)
+        z = torch.einsum("bhqk,bhke->bhqe", pattern, v)  # (B, H, Tq, vo)
+        out = torch.einsum("bhqe,hed->bqd", z, self.W_O)  # (B, Tq, d_model)
+        return out + self.b_O if self.bias else out
+
+
+class MLP(nn.Module):
+    """Two-layer ReLU MLP (TransformerLens naming: ``W_in``, ``W_out``)."""
+
+    def __init__(self, cfg: ToyTransformerConfig) -> None:
+        super().__init__()
+        self.W_in = nn.Parameter(torch.empty(cfg.d_model, cfg.mlp_width))
+        self.W_out = nn.Parameter(torch.empty(cfg.mlp_width, cfg.d_model))
+        self.bias = cfg.bias
+        if cfg.bias:
+            self.b_in = nn.Parameter(torch.zeros(cfg.mlp_width))
+            self.b_out = nn.Parameter(torch.zeros(cfg.d_model))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply the MLP position-wise to x of shape (B, T, d_model)."""
+        h = x @ self.W_in
+        if self.bias:
+            h = h + self.b_in
+        out = torch.relu(h) @ self.W_out
+        return out + self.b_out if self.bias else out
+
+
+class Block(nn.Module):
+    """Attention (then optionally an MLP), each added to the residual stream."""
+
+    def __init__(self, cfg: ToyTransformerConfig) -> None:
+        super().__init__()
+        norm = (lambda: nn.LayerNorm(cfg.d_model, bias=cfg.bias)) if cfg.layer_norm else nn.Identity
+        self.ln1 = norm()
+        self.attn = Attention(cfg)
+        self.ln2 = norm() if cfg.mlp else None
+        self.mlp = MLP(cfg) if cfg.mlp else None
+
+    def forward(self, x: Tensor, last_only: bool = False) -> Tensor:
+        """Shape (B, T, d_model) -> (B, T, d_model), or (B, 1, d_model) with ``last_only``."""
+        x = (x[:, -1:] if last_only else x) + self.attn(self.ln1(x), last_only=last_only)
+        if self.mlp is not None:
+            x = x + self.mlp(self.ln2(x))
+        return x
+
+
+class ToyTransformer(nn.Module):
+    """A toy decoder-only transformer; the paper's attention-only model by default.
+
+    Parameters
+    ----------
+    cfg : ToyTransformerConfig
+        Shapes and switches.
+    seed : int
+        Seed of the weight initialisation (a private generator: the global RNG is untouched).
+    """
+
+    def __init__(self, cfg: ToyTransformerConfig, seed: int = 0) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.W_E = nn.Parameter(torch.empty(cfg.V, cfg.d_model))
+        self.W_pos = nn.Parameter(torch.zeros(cfg.n_ctx, cfg.d_model)) if cfg.positional else None
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_final = nn.LayerNorm(cfg.d_model, bias=cfg.bias) if cfg.layer_norm else nn.Identity()
+        self.W_U = nn.Parameter(torch.empty(cfg.d_model, cfg.V))
+        self.b_U = nn.Parameter(torch.zeros(cfg.V)) if cfg.bias else None
+        self._init_weights(seed)
+
+    def _init_weights(self, seed: int) -> None:
+        gen = torch.Generator().manual_seed(seed)
+        for name, p in self.named_parameters():
+            leaf = name.rsplit(".", 1)[-1]
+            if leaf.startswith("b_") or "ln" in name:
+                continue  # biases stay zero, layer norms stay at identity
+            fan_in = p.shape[-2] if p.dim() >= 2 and name != "W_E" else p.shape[-1]
+            with torch.no_grad():
+                p.copy_(torch.randn(p.shape, generator=gen) / math.sqrt(fan_in))
+
+    def n_non_embedding_params(self) -> int:
+        """Parameters outside the embedding, positional embedding and unembedding."""
+        skip = {"W_E", "W_pos", "W_U", "b_U"}
+        return sum(p.numel() for name, p in self.named_parameters() if name not in skip)
+
+    def residual(self, tokens: Tensor, last_only: bool = False) -> Tensor:
+        """Final residual stream (after the last layer norm, if any).
+
+        Parameters
+        ----------
+        tokens : Tensor
+            Token ids, shape (B, T) with T <= n_ctx.
+        last_only : bool
+            Compute the final layer at the last position only.
+
+        Returns
+        -------
+        Tensor
+            Shape (B, T, d_model), or (B, 1, d_model) with ``last_only``.
+        """
+        x = self.W_E[tokens]  # (B, T, d_model)
+        if self.W_pos is not None:
+            x = x + self.W_pos[: tokens.shape[1]]
+        last = len(self.blocks) - 1
+        for i, block in enumerate(self.blocks):
+            x = block(x, last_only=last_only and i == last)
+        return self.ln_final(x)
+
+    def unembed(self, resid: Tensor) -> Tensor:
+        """Logits from residual vectors: (..., d_model) -> (..., V)."""
+        logits = resid @ self.W_U
+        return logits + self.b_U if self.b_U is not None else logits
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        """Next-token logits at every position: (B, T) -> (B, T, V)."""
+        return self.unembed(self.residual(tokens))
+
+    def next_token_logits(self, contexts: Tensor) -> Tensor:
+        """Logits of the token after each context: (B, m) -> (B, V), last position only."""
+        return self.unembed(self.residual(contexts, last_only=True)[:, 0])

@@ -1,0 +1,305 @@
+"""A model's completion tensor ``M^n[c, t] = p(t | c)``, streamed and reduced to artifact counts.
+
+Every context ``c`` in ``T^{n-1}`` is evaluated, in blocks of contexts whose
+size depends on ``V`` only, so peak memory does not grow with ``V^{n-1}``. Each
+block is reduced on the fly: for every threshold ``tau`` the number of
+artifacts (n-grams absent from ``D^n`` with ``p > tau``, SPEC section 3), split
+into those in observed and unobserved contexts, and a running top-k of the most
+probable artifacts. A second, small pass over the observed contexts measures
+consistency: ``KL(q(.|c) || p(.|c))`` and train accuracy.
+
+Example
+-------
+>>> import numpy as np, torch
+>>> from artifactlab.tensor import DataTensor
+>>> D = DataTensor.from_tuples(np.array([[0, 0, 1]]), V=2)
+>>> always_one = lambda ctx: torch.tensor([[0.0, 5.0]]).expand(len(ctx), 2)
+>>> report = evaluate_completion(always_one, D)
+>>> report.n_artifacts, report.n_train, report.ratio
+({0.5: 3}, 1, {0.5: 3.0})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from artifactlab.errors import InputError
+from artifactlab.tensor.data_tensor import DataTensor, encode
+
+#: next-token logits of a batch of contexts: (B, n-1) int64 -> (B, V) float
+LogitsFn = Callable[[Tensor], Tensor]
+
+#: default cap on V^{n-1}; beyond it, estimate by sampling instead of enumerating
+MAX_CONTEXTS = 50_000_000
+#: target number of logits per block (B * V): small enough to stay in cache
+BLOCK_ELEMENTS = 1 << 19
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One artifact: a context, the token the model adds, and its probability."""
+
+    context: tuple[int, ...]
+    token: int
+    prob: float
+
+
+@dataclass
+class CompletionReport:
+    """Reductions of one model's completion tensor against ``D^n``.
+
+    Attributes
+    ----------
+    V, n : int
+        Vocabulary size and tuple length.
+    n_contexts : int
+        Contexts evaluated, ``V^{n-1}``.
+    n_train : int
+        Distinct training n-grams (non-zeros of ``D^n``).
+    n_observed_contexts : int
+        Contexts with a non-zero fiber.
+    taus : list of float
+        Thresholds used.
+    n_artifacts : dict
+        tau -> number of artifacts.
+    n_artifacts_observed_contexts : dict
+        tau -> artifacts that sit in observed fibers (multi-valued data).
+    top_artifacts : list of Artifact
+        Most probable artifacts, most probable first.
+    consistency : dict
+        ``mean_kl``, ``max_kl`` (nats), ``train_accuracy`` (share of distinct
+        training n-grams that are their context's argmax) and
+        ``argmax_in_fiber`` (share of observed contexts whose argmax was observed).
+    """
+
+    V: int
+    n: int
+    n_contexts: int
+    n_train: int
+    n_observed_contexts: int
+    taus: list[float]
+    n_artifacts: dict[float, int]
+    n_artifacts_observed_contexts: dict[float, int]
+    top_artifacts: list[Artifact] = field(default_factory=list)
+    consistency: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> dict[float, float]:
+        """tau -> artifacts per distinct training n-gram."""
+        return {t: c / max(self.n_train, 1) for t, c in self.n_artifacts.items()}
+
+
+def check_enumerable(V: int, n: int, max_contexts: int = MAX_CONTEXTS) -> int:
+    """Return ``V^{n-1}``, or raise InputError when it is more than ``max_contexts``."""
+    count = V ** (n - 1)
+    if count > max_contexts:
+        raise InputError(
+            "completion tensor",
+            f"V^(n-1) = {V}^{n - 1} = {count:,} contexts is too many to enumerate "
+            f"(limit {max_contexts:,})",
+            "raise --max-contexts, or shorten the tuples / shrink the vocabulary",
+        )
+    return count
+
+
+def context_block(start: int, stop: int, V: int, m: int, device: torch.device | None = None) -> Tensor:
+    """Contexts number ``start..stop-1`` of ``T^m`` in lexicographic order, shape (stop-start, m)."""
+    idx = torch.arange(start, stop, dtype=torch.int64, device=device)
+    powers = V ** torch.arange(m - 1, -1, -1, dtype=torch.int64, device=device)
+    return (idx[:, None] // powers) % V  # (B, m)
+
+
+class _TopK:
+    """Running top-k of (prob, key) pairs."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.probs = np.empty(0)
+        self.keys = np.empty(0, dtype=np.int64)
+
+    def push(self, probs: np.ndarray, keys: np.ndarray) -> None:
+        if self.k == 0 or len(probs) == 0:
+            return
+        probs = np.concatenate([self.probs, probs])
+        keys = np.concatenate([self.keys, keys])
+        keep = np.argsort(-probs, kind="stable")[: self.k]
+        self.probs, self.keys = probs[keep], keys[keep]
+
+
+def _block_candidates(logits: Tensor, tau_min: float) -> tuple[Tensor, Tensor, Tensor]:
+    """Entries with ``p > tau_min`` in a block of logits (B, V): (rows, tokens, probs).
+
+    For ``tau_min >= 0.5`` at most one entry per row qualifies, its row maximum,
+    and no per-entry compare is needed: ``p_max = 1 / sum_t exp(l_t - l_max)``.
+    No softmax is materialised in either case.
+    """
+    top = logits.amax(1, keepdim=True)  # (B, 1)
+    e = (logits - top).exp_()  # (B, V) unnormalised probabilities, max entry exactly 1
+    s = e.sum(1)  # (B,)
+    if tau_min >= 0.5:
+        rows = torch.nonzero(s * tau_min < 1).reshape(-1)
+        return rows, e[rows].argmax(1), 1.0 / s[rows]
+    rows, tokens = torch.nonzero(e > s[:, None] * tau_min, as_tuple=True)
+    return rows, tokens, e[rows, tokens] / s[rows]
+
+
+def evaluate_completion(
+    logits_fn: LogitsFn,
+    D: DataTensor,
+    taus: Sequence[float] = (0.5,),
+    top_k: int = 20,
+    block_size: int | None = None,
+    max_contexts: int = MAX_CONTEXTS,
+    progress: Callable[[int], None] | None = None,
+) -> CompletionReport:
+    """Evaluate ``p(t | c)`` for every context and reduce it to artifacts and consistency.
+
+    Parameters
+    ----------
+    logits_fn : callable
+        Next-token logits: (B, n-1) int64 contexts -> (B, V).
+    D : DataTensor
+        The training data tensor ``D^n``.
+    taus : sequence of float
+        Artifact thresholds, each in (0, 1).
+    top_k : int
+        How many of the most probable artifacts to keep.
+    block_size : int, optional
+        Contexts per block; default keeps about ``BLOCK_ELEMENTS`` logits per block.
+    max_contexts : int
+        Refuse to enumerate more than this many contexts.
+    progress : callable, optional
+        Called with the number of contexts finished after each block.
+
+    Returns
+    -------
+    CompletionReport
+    """
+    taus = sorted({float(t) for t in taus})
+    if not taus or taus[0] <= 0 or taus[-1] >= 1:
+        raise InputError("--tau", f"thresholds must lie in (0, 1), got {taus}")
+    V, n = D.V, D.n
+    total = check_enumerable(V, n, max_contexts)
+    m = n - 1
+    block = block_size or max(1, BLOCK_ELEMENTS // V)
+    data_keys = D.keys()  # sorted
+    ctx_keys = encode(D.contexts, V)  # sorted
+    above = np.zeros(len(taus), dtype=np.int64)
+    above_obs = np.zeros(len(taus), dtype=np.int64)
+    best = _TopK(top_k)
+    tau_arr = np.asarray(taus)
+    with torch.inference_mode():
+        for start in range(0, total, block):
+            stop = min(start + block, total)
+            ctx = context_block(start, stop, V, m)
+            rows, tokens, probs = _block_candidates(logits_fn(ctx), taus[0])
+            if len(rows):
+                ckeys = rows.numpy().astype(np.int64) + start
+                keys = ckeys * V + tokens.numpy()
+                absent = ~_isin_sorted(keys, data_keys)
+                p = probs.double().numpy()[absent]
+                in_obs = _isin_sorted(ckeys[absent], ctx_keys)
+                hits = p[:, None] > tau_arr[None, :]  # (K, n_taus)
+                above += hits.sum(0)
+                above_obs += hits[in_obs].sum(0)
+                best.push(p, keys[absent])
+            if progress is not None:
+                progress(stop - start)
+    top = [_artifact(int(k), float(p), V, n) for p, k in zip(best.probs, best.keys, strict=True)]
+    return CompletionReport(
+        V=V,
+        n=n,
+        n_contexts=total,
+        n_train=D.nnz,
+        n_observed_contexts=len(D.contexts),
+        taus=taus,
+        n_artifacts=dict(zip(taus, above.tolist(), strict=True)),
+        n_artifacts_observed_contexts=dict(zip(taus, above_obs.tolist(), strict=True)),
+        top_artifacts=top,
+        consistency=consistency(logits_fn, D, block),
+    )
+
+
+def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Membership of each value in a sorted key array (boolean, shape of ``values``)."""
+    if len(sorted_keys) == 0:
+        return np.zeros(values.shape, dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[pos] == values
+
+
+def _artifact(key: int, prob: float, V: int, n: int) -> Artifact:
+    digits = []
+    for _ in range(n):
+        key, d = divmod(key, V)
+        digits.append(d)
+    digits.reverse()
+    return Artifact(tuple(digits[:-1]), digits[-1], prob)
+
+
+def consistency(logits_fn: LogitsFn, D: DataTensor, block: int = 4096) -> dict[str, float]:
+    """Consistency of a model with ``D^n`` on its observed fibers.
+
+    Returns
+    -------
+    dict
+        ``mean_kl`` and ``max_kl``: ``KL(q(.|c) || p(.|c))`` in nats over observed
+        contexts; ``train_accuracy``: share of distinct training n-grams that are
+        their context's argmax; ``argmax_in_fiber``: share of observed contexts
+        whose argmax token was observed after them.
+    """
+    C = len(D.contexts)
+    logp = np.empty(D.nnz)
+    argmax = np.empty(C, dtype=np.int64)
+    with torch.inference_mode():
+        for start in range(0, C, block):
+            ctx = torch.from_numpy(D.contexts[start : start + block])
+            lp = torch.log_softmax(logits_fn(ctx).double(), dim=-1)
+            argmax[start : start + len(ctx)] = lp.argmax(1).numpy()
+            sel = (D.context_of >= start) & (D.context_of < start + len(ctx))
+            rows = torch.from_numpy(D.context_of[sel] - start)
+            logp[sel] = lp[rows, torch.from_numpy(D.coords[sel, -1])].numpy()
+    q = D.normalised_counts()
+    kl = np.bincount(D.context_of, weights=q * (np.log(q) - logp), minlength=C)
+    hit = argmax[D.context_of] == D.coords[:, -1]
+    return {
+        "mean_kl": float(kl.mean()),
+        "max_kl": float(kl.max()),
+        "train_accuracy": float(hit.mean()),
+        "argmax_in_fiber": float(np.bincount(D.context_of, weights=hit, minlength=C).clip(0, 1).mean()),
+    }
+
+
+def completion_dense(logits_fn: LogitsFn, V: int, n: int, limit: int = 1 << 22) -> Tensor:
+    """The whole completion tensor as probabilities, shape (V,)*n; only when ``V^n <= limit``."""
+    if V**n > limit:
+        raise InputError("--dense", f"V^n = {V**n:,} entries exceeds the dense limit {limit:,}")
+    with torch.inference_mode():
+        probs = torch.softmax(logits_fn(context_block(0, V ** (n - 1), V, n - 1)).double(), -1)
+    return probs.reshape((V,) * n)
+
+
+def count_artifacts_naive(
+    forward: Callable[[Tensor], Tensor], D: DataTensor, tau: float = 0.5, batch: int = 1024
+) -> int:
+    """The obvious implementation: a test oracle and the benchmark's baseline.
+
+    Calls the full model (logits at every position) on batches of contexts,
+    materialises the softmax, and keeps the entries above ``tau`` that are not
+    in the data.
+    """
+    V, m = D.V, D.n - 1
+    data = {tuple(row) for row in D.coords.tolist()}
+    count = 0
+    with torch.inference_mode():
+        for start in range(0, V**m, batch):
+            ctx = context_block(start, min(start + batch, V**m), V, m)
+            probs = torch.softmax(forward(ctx), dim=-1)[:, -1]  # (B, V)
+            for r, t in torch.nonzero(probs > tau).tolist():
+                count += (*ctx[r].tolist(), t) not in data
+    return count
