@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from artifactlab.data.tuples import TupleDataset, Vocabulary, load_tuples
@@ -121,15 +122,21 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     for name in ("config.json", "vocab.json", "model.safetensors", "train.tsv"):
         if not (path / name).is_file():
-            raise InputError(str(path), f"is not a run folder (no {name})", "pass a folder made by `artifactlab train`")
+            raise InputError(
+                str(path),
+                f"is not a run folder (no {name})",
+                "pass a folder made by `artifactlab train`",
+            )
     try:
         config = json.loads((path / "config.json").read_text())
         vocab = Vocabulary(tuple(json.loads((path / "vocab.json").read_text())))
         cfg_cls, model_cls = MODELS[config["model_name"]]
         model = model_cls(cfg_cls(**config["model"]), seed=config.get("seed", 0))
         model.load_state_dict(load_file(path / "model.safetensors"))
-    except (json.JSONDecodeError, KeyError, TypeError, RuntimeError) as err:
-        raise InputError(str(path), f"run folder is damaged ({type(err).__name__}: {err})") from None
+    except (json.JSONDecodeError, KeyError, TypeError, RuntimeError, SafetensorError) as err:
+        raise InputError(
+            str(path), f"run folder is damaged ({type(err).__name__}: {err})"
+        ) from None
     model.eval()
     dataset = load_tuples(path / "train.tsv", vocab)
     return Run(path, model, dataset, config)

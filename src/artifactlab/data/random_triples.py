@@ -51,7 +51,9 @@ def random_triples(
     """
     if ranges is not None:
         S, R, O = ranges
-        tokens = [f"s{i}" for i in range(S)] + [f"r{i}" for i in range(R)] + [f"o{i}" for i in range(O)]
+        tokens = (
+            [f"s{i}" for i in range(S)] + [f"r{i}" for i in range(R)] + [f"o{i}" for i in range(O)]
+        )
         offsets = (0, S, S + R)
     else:
         S = R = O = V
@@ -60,7 +62,9 @@ def random_triples(
     if min(S, R, O, N, k) < 1:
         raise InputError("random triples", "V, N, k and every range must be >= 1")
     if N > S * R:
-        raise InputError("random triples", f"N={N} exceeds the {S * R} possible contexts", "lower --triples")
+        raise InputError(
+            "random triples", f"N={N} exceeds the {S * R} possible contexts", "lower --triples"
+        )
     if k > O:
         raise InputError("random triples", f"k={k} exceeds the {O} possible objects", "lower -k")
     rng = np.random.default_rng(seed)
@@ -69,7 +73,11 @@ def random_triples(
     # k distinct objects per context: the first k of a random permutation (argsort of uniforms)
     objs = np.argsort(rng.random((N, O)), axis=1)[:, :k] if k > 1 else rng.integers(0, O, (N, 1))
     rows = np.stack(
-        [np.repeat(subj, k) + offsets[0], np.repeat(rel, k) + offsets[1], objs.reshape(-1) + offsets[2]],
+        [
+            np.repeat(subj, k) + offsets[0],
+            np.repeat(rel, k) + offsets[1],
+            objs.reshape(-1) + offsets[2],
+        ],
         axis=1,
     )
     return TupleDataset(Vocabulary(tuple(tokens)), rows.astype(np.int64))

@@ -77,7 +77,9 @@ class TupleDataset:
         return int(self.tuples.shape[1])
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Sequence[str]], vocab: Vocabulary | None = None) -> TupleDataset:
+    def from_rows(
+        cls, rows: Sequence[Sequence[str]], vocab: Vocabulary | None = None
+    ) -> TupleDataset:
         """Build a dataset from rows of token strings; new tokens get ids in order of appearance."""
         tokens = list(vocab.tokens) if vocab else []
         index = {t: i for i, t in enumerate(tokens)}
@@ -92,7 +94,23 @@ class TupleDataset:
         return cls(Vocabulary(tuple(tokens)), np.asarray(ids, dtype=np.int64).reshape(-1, width))
 
     def save(self, path: str | Path) -> None:
-        """Write one tab-separated tuple per line (readable by :func:`load_tuples`)."""
+        """Write one tab-separated tuple per line (readable by :func:`load_tuples`).
+
+        Raises
+        ------
+        InputError
+            A token that would not read back the same: empty, with a tab or
+            newline, with surrounding spaces, or starting with ``#`` at the head of a tuple.
+        """
+        bad = [t for t in self.vocab.tokens if not t or t != t.strip() or "\t" in t or "\n" in t]
+        heads = {self.vocab.tokens[i] for i in np.unique(self.tuples[:, 0])} if self.N else set()
+        bad += [t for t in heads if t.startswith("#")]
+        if bad:
+            raise InputError(
+                str(path),
+                f"tokens {bad[:5]} would not read back as written",
+                "rename them: no tabs, newlines, outer spaces, or leading # on a first token",
+            )
         lines = ("\t".join(self.vocab.decode(row)) for row in self.tuples)
         Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
@@ -150,5 +168,7 @@ def load_tuples(path: str | Path, vocab: Vocabulary | None = None) -> TupleDatas
             )
         rows.append(fields)
     if not rows:
-        raise InputError(str(path), "holds no tuples", "write one tuple per line; # starts a comment")
+        raise InputError(
+            str(path), "holds no tuples", "write one tuple per line; # starts a comment"
+        )
     return TupleDataset.from_rows(rows, vocab)

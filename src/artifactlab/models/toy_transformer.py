@@ -142,22 +142,30 @@ class Attention(nn.Module):
         Tensor
             Shape (B, T, d_model), or (B, 1, d_model) with ``last_only``.
         """
-        T = x.shape[1]
+        B, T, d = x.shape
+        H = self.W_Q.shape[0]
         xq = x[:, -1:] if last_only else x
-        q = torch.einsum("btd,hde->bhte", xq, self.W_Q)  # (B, H, Tq, qk)
-        k = torch.einsum("btd,hde->bhte", x, self.W_K)  # (B, H, T, qk)
-        v = torch.einsum("btd,hde->bhte", x, self.W_V)  # (B, H, T, vo)
+        # one (d_model, H * d_head) matmul per projection; tuples are short, so the
+        # score and mixing steps below broadcast over positions instead of calling bmm
+        # on B * H tiny matrices (which is several times slower on CPU)
+        q = (xq @ self.W_Q.transpose(0, 1).reshape(d, -1)).view(
+            B, -1, H, self.W_Q.shape[2]
+        )  # (B, Tq, H, qk)
+        k = (x @ self.W_K.transpose(0, 1).reshape(d, -1)).view(
+            B, T, H, self.W_K.shape[2]
+        )  # (B, T, H, qk)
+        v = (x @ self.W_V.transpose(0, 1).reshape(d, -1)).view(
+            B, T, H, self.W_V.shape[2]
+        )  # (B, T, H, vo)
         if self.bias:
-            q = q + self.b_Q[None, :, None]
-            k = k + self.b_K[None, :, None]
-            v = v + self.b_V[None, :, None]
-        scores = torch.einsum("bhqe,bhke->bhqk", q, k) * self.scale  # (B, H, Tq, T)
+            q, k, v = q + self.b_Q, k + self.b_K, v + self.b_V
+        scores = (q[:, :, None] * k[:, None]).sum(-1) * self.scale  # (B, Tq, T, H)
         if not last_only:
             mask = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
-            scores = scores.masked_fill(mask, float("-inf"))
-        pattern = scores.softmax(-1)
-        z = torch.einsum("bhqk,bhke->bhqe", pattern, v)  # (B, H, Tq, vo)
-        out = torch.einsum("bhqe,hed->bqd", z, self.W_O)  # (B, Tq, d_model)
+            scores = scores.masked_fill(mask[:, :, None], float("-inf"))
+        pattern = scores.softmax(2)  # over key positions
+        z = (pattern[..., None] * v[:, None]).sum(2)  # (B, Tq, H, vo)
+        out = z.flatten(2) @ self.W_O.reshape(-1, d)  # (B, Tq, d_model)
         return out + self.b_O if self.bias else out
 
 
@@ -218,7 +226,9 @@ class ToyTransformer(nn.Module):
         self.W_E = nn.Parameter(torch.empty(cfg.V, cfg.d_model))
         self.W_pos = nn.Parameter(torch.zeros(cfg.n_ctx, cfg.d_model)) if cfg.positional else None
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
-        self.ln_final = nn.LayerNorm(cfg.d_model, bias=cfg.bias) if cfg.layer_norm else nn.Identity()
+        self.ln_final = (
+            nn.LayerNorm(cfg.d_model, bias=cfg.bias) if cfg.layer_norm else nn.Identity()
+        )
         self.W_U = nn.Parameter(torch.empty(cfg.d_model, cfg.V))
         self.b_U = nn.Parameter(torch.zeros(cfg.V)) if cfg.bias else None
         self._init_weights(seed)

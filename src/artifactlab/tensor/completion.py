@@ -90,7 +90,7 @@ class CompletionReport:
 
     @property
     def ratio(self) -> dict[float, float]:
-        """tau -> artifacts per distinct training n-gram."""
+        """Tau -> artifacts per distinct training n-gram."""
         return {t: c / max(self.n_train, 1) for t, c in self.n_artifacts.items()}
 
 
@@ -107,8 +107,10 @@ def check_enumerable(V: int, n: int, max_contexts: int = MAX_CONTEXTS) -> int:
     return count
 
 
-def context_block(start: int, stop: int, V: int, m: int, device: torch.device | None = None) -> Tensor:
-    """Contexts number ``start..stop-1`` of ``T^m`` in lexicographic order, shape (stop-start, m)."""
+def context_block(
+    start: int, stop: int, V: int, m: int, device: torch.device | None = None
+) -> Tensor:
+    """Contexts ``start..stop-1`` of ``T^m`` in lexicographic order, shape (stop-start, m)."""
     idx = torch.arange(start, stop, dtype=torch.int64, device=device)
     powers = V ** torch.arange(m - 1, -1, -1, dtype=torch.int64, device=device)
     return (idx[:, None] // powers) % V  # (B, m)
@@ -271,7 +273,9 @@ def consistency(logits_fn: LogitsFn, D: DataTensor, block: int = 4096) -> dict[s
         "mean_kl": float(kl.mean()),
         "max_kl": float(kl.max()),
         "train_accuracy": float(hit.mean()),
-        "argmax_in_fiber": float(np.bincount(D.context_of, weights=hit, minlength=C).clip(0, 1).mean()),
+        "argmax_in_fiber": float(
+            np.bincount(D.context_of, weights=hit, minlength=C).clip(0, 1).mean()
+        ),
     }
 
 

@@ -71,7 +71,9 @@ class DataTensor:
             raise ValueError(f"truncation n={n} outside 1..{tuples.shape[1]}")
         coords, counts = np.unique(tuples[:, :n], axis=0, return_counts=True)
         contexts, context_of = np.unique(coords[:, : n - 1], axis=0, return_inverse=True)
-        return cls(V, coords.astype(np.int64), counts.astype(np.int64), contexts, context_of.reshape(-1))
+        return cls(
+            V, coords.astype(np.int64), counts.astype(np.int64), contexts, context_of.reshape(-1)
+        )
 
     @property
     def n(self) -> int:

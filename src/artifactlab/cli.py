@@ -1,0 +1,369 @@
+"""The ``artifactlab`` command line: parse, call the library, print.
+
+Example
+-------
+>>> from typer.testing import CliRunner
+>>> CliRunner().invoke(app, ["ls", "models"]).output.split()
+['attn']
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from artifactlab.errors import InputError
+
+app = typer.Typer(
+    help="Measure the completion artifacts (generalizations, hallucinations) of language models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+make_data_app = typer.Typer(help="Generate datasets.", no_args_is_help=True)
+ls_app = typer.Typer(help="List registered components.", no_args_is_help=True)
+app.add_typer(make_data_app, name="make-data")
+app.add_typer(ls_app, name="ls")
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the numbers as JSON on standard output.")]
+
+
+def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn an InputError into one line on standard error and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as err:
+            typer.echo(f"error: {err.message}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _emit(data: dict, as_json: bool, text: str) -> None:
+    typer.echo(json.dumps(data, indent=2) if as_json else text)
+
+
+@make_data_app.command("random")
+@user_errors
+def make_data_random(
+    vocab: Annotated[int, typer.Option("--vocab", help="Token set size V.")],
+    triples: Annotated[
+        int, typer.Option("--triples", help="Distinct (subject, relation) contexts N.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output file (tab-separated triples).")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the draw.")] = 0,
+    k: Annotated[int, typer.Option("-k", help="Objects per context (multi-valued when > 1).")] = 1,
+    ranges: Annotated[
+        str | None,
+        typer.Option("--ranges", help="Separate token ranges S,R,O (overrides --vocab)."),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Draw a random triple database as in the paper (N distinct contexts, uniform objects)."""
+    from artifactlab.data import random_triples
+
+    sizes = _parse_ranges(ranges) if ranges else None
+    ds = random_triples(V=vocab, N=triples, seed=seed, k=k, ranges=sizes)
+    _atomic_parent(out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    ds.save(tmp)
+    tmp.replace(out)
+    info = {"out": str(out), "tuples": ds.N, "V": ds.vocab.V, "seed": seed}
+    _emit(info, as_json, f"wrote {ds.N} triples over V={ds.vocab.V} tokens to {out}")
+
+
+def _parse_ranges(text: str) -> tuple[int, int, int]:
+    try:
+        S, R, O = (int(v) for v in text.split(","))
+    except ValueError:
+        raise InputError("--ranges", f"expected three integers S,R,O, got {text!r}") from None
+    return S, R, O
+
+
+def _atomic_parent(path: Path) -> None:
+    if not path.parent.exists():
+        raise InputError(str(path), "its folder does not exist", "create the folder first")
+
+
+@app.command()
+@user_errors
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Tuple file: one tuple per line.")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder to create.")],
+    d_model: Annotated[int, typer.Option(help="Residual width.")] = 64,
+    n_layers: Annotated[int, typer.Option(help="Attention layers.")] = 1,
+    n_heads: Annotated[int, typer.Option(help="Heads per layer.")] = 4,
+    d_head_qk: Annotated[
+        int | None, typer.Option(help="Query/key width (default d_model/n_heads).")
+    ] = None,
+    d_head_vo: Annotated[
+        int | None, typer.Option(help="Value width (default d_model/n_heads).")
+    ] = None,
+    mlp: Annotated[bool, typer.Option(help="Add an MLP block to each layer.")] = False,
+    d_mlp: Annotated[int | None, typer.Option(help="MLP width (default 4 d_model).")] = None,
+    layer_norm: Annotated[bool, typer.Option(help="Pre-layer normalisation.")] = False,
+    bias: Annotated[bool, typer.Option(help="Biases on every linear map.")] = False,
+    positional: Annotated[bool, typer.Option(help="Learned positional embeddings.")] = False,
+    mode: Annotated[
+        str, typer.Option(help="'last': final token only; 'all': every next token.")
+    ] = "last",
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-2,
+    max_steps: Annotated[int, typer.Option(help="Step cap.")] = 3000,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Minibatch size (default: full batch).")
+    ] = None,
+    loss_tol: Annotated[
+        float | None, typer.Option(help="Stop when mean train loss < this.")
+    ] = None,
+    stop_at_accuracy: Annotated[bool, typer.Option(help="Stop at 100% train accuracy.")] = True,
+    seed: Annotated[int, typer.Option(help="Initialisation and minibatch seed.")] = 0,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Train a toy transformer on a tuple file and write a run folder."""
+    from artifactlab.data import load_tuples
+    from artifactlab.models import ToyTransformer, ToyTransformerConfig
+    from artifactlab.progress import progress_bar
+    from artifactlab.runs import save_run
+    from artifactlab.train import TrainConfig
+    from artifactlab.train import train as train_model
+
+    if out.exists() and any(out.iterdir()):
+        raise InputError(str(out), "already exists and is not empty", "choose a new --out folder")
+    ds = load_tuples(data)
+    if ds.n < 2:
+        raise InputError(str(data), "tuples need at least 2 tokens (a context and a next token)")
+    cfg = ToyTransformerConfig(
+        V=ds.vocab.V,
+        n_ctx=ds.n,
+        d_model=d_model,
+        n_layers=n_layers,
+        n_heads=n_heads,
+        d_head_qk=d_head_qk,
+        d_head_vo=d_head_vo,
+        mlp=mlp,
+        d_mlp=d_mlp,
+        layer_norm=layer_norm,
+        bias=bias,
+        positional=positional,
+    )
+    tcfg = TrainConfig(
+        mode=mode,
+        lr=lr,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        loss_tol=loss_tol,
+        stop_at_accuracy=stop_at_accuracy,
+        seed=seed,
+    )
+    model = ToyTransformer(cfg, seed=seed)
+    with progress_bar(tcfg.max_steps, "training", quiet) as advance:
+        last = [0]
+
+        def report(step: int, loss: float, acc: float) -> None:
+            advance(step - last[0])
+            last[0] = step
+
+        result = train_model(model, ds.tuples, tcfg, progress=report)
+    save_run(out, model, ds, tcfg, result, seed=seed, extra={"data": str(data)})
+    info = {
+        "out": str(out),
+        "n_non_embedding_params": model.n_non_embedding_params(),
+        **{k: v for k, v in result.to_dict().items() if k != "log"},
+    }
+    _emit(
+        info,
+        as_json,
+        (
+            f"trained {model.n_non_embedding_params()} non-embedding parameters "
+            f"for {result.steps} steps (stop: {result.stop_reason}; "
+            f"loss {result.loss:.4f}, accuracy {result.accuracy:.3f}) -> {out}"
+        ),
+    )
+
+
+@app.command()
+@user_errors
+def artifacts(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder made by `artifactlab train`.")],
+    tau: Annotated[
+        list[float] | None, typer.Option("--tau", help="Threshold(s); repeatable.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many of the most probable artifacts to list.")] = 10,
+    max_contexts: Annotated[
+        int, typer.Option(help="Refuse to enumerate more contexts.")
+    ] = 50_000_000,
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Count the run's artifacts: absent n-grams with p > tau over all V^(n-1) contexts."""
+    from artifactlab.progress import progress_bar
+    from artifactlab.runs import load_run
+    from artifactlab.tensor import DataTensor
+    from artifactlab.tensor.completion import check_enumerable, evaluate_completion
+
+    run = load_run(run_dir)
+    D = DataTensor.from_tuples(run.dataset.tuples, run.dataset.vocab.V)
+    total = check_enumerable(D.V, D.n, max_contexts)
+    taus = tau or [0.5]
+    with progress_bar(total, "contexts", quiet) as advance:
+        rep = evaluate_completion(
+            run.model.next_token_logits,
+            D,
+            taus,
+            top_k=top,
+            max_contexts=max_contexts,
+            progress=advance,
+        )
+    decode = run.dataset.vocab.decode
+    data = {
+        "run": str(run_dir),
+        "V": rep.V,
+        "n": rep.n,
+        "n_train": rep.n_train,
+        "n_contexts": rep.n_contexts,
+        "n_observed_contexts": rep.n_observed_contexts,
+        "tau": rep.taus[0] if len(rep.taus) == 1 else rep.taus,
+        "n_artifacts": _by_tau(rep.n_artifacts),
+        "n_artifacts_observed_contexts": _by_tau(rep.n_artifacts_observed_contexts),
+        "ratio": _by_tau(rep.ratio),
+        "consistency": rep.consistency,
+        "top_artifacts": [
+            {"tokens": decode((*a.context, a.token)), "prob": a.prob} for a in rep.top_artifacts
+        ],
+    }
+    if as_json:
+        _emit(data, True, "")
+        return
+    table = Table(
+        title=f"artifacts of {run_dir} (V={rep.V}, n={rep.n}, {rep.n_contexts:,} contexts)"
+    )
+    for col in ("tau", "artifacts", "ratio", "in observed fibers"):
+        table.add_column(col, justify="right")
+    for t in rep.taus:
+        table.add_row(
+            f"{t:g}",
+            f"{rep.n_artifacts[t]:,}",
+            f"{rep.ratio[t]:.2f}x",
+            f"{rep.n_artifacts_observed_contexts[t]:,}",
+        )
+    console = Console()
+    console.print(table)
+    cons = rep.consistency
+    console.print(
+        f"training n-grams: {rep.n_train:,}; consistency: mean KL {cons['mean_kl']:.4f}, "
+        f"max KL {cons['max_kl']:.4f} nats, train accuracy {cons['train_accuracy']:.3f}",
+        soft_wrap=True,
+    )
+    for a in data["top_artifacts"]:
+        console.print(f"  {' '.join(a['tokens'])}  p={a['prob']:.3f}", markup=False, soft_wrap=True)
+
+
+def _by_tau(values: dict[float, float]) -> float | dict[str, float]:
+    if len(values) == 1:
+        return next(iter(values.values()))
+    return {f"{k:g}": v for k, v in values.items()}
+
+
+class ExportFormat(StrEnum):
+    """Export formats."""
+
+    transformer_lens = "transformer-lens"
+
+
+@app.command()
+@user_errors
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder made by `artifactlab train`.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to create.")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="Target format.")] = (
+        ExportFormat.transformer_lens
+    ),
+    as_json: Json = False,
+) -> None:
+    """Export a run's model (TransformerLens HookedTransformer checkpoint convention)."""
+    from artifactlab.export.transformer_lens import export_transformer_lens
+    from artifactlab.runs import load_run
+
+    run = load_run(run_dir)
+    path = export_transformer_lens(run.model, list(run.dataset.vocab.tokens), out)
+    _emit({"out": str(path), "format": format.value}, as_json, f"exported {run_dir} -> {path}")
+
+
+class Figure(StrEnum):
+    """Reproducible figures."""
+
+    fig2 = "fig2"
+    fig3 = "fig3"
+
+
+@app.command()
+@user_errors
+def reproduce(
+    figure: Annotated[Figure, typer.Argument(help="Which figure of the paper.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (CSV, PNG, summary).")] = Path(
+        "runs"
+    ),
+    scale: Annotated[
+        str, typer.Option(help="'default' (minutes) or 'tiny' (seconds, for tests).")
+    ] = "default",
+    seeds: Annotated[int | None, typer.Option(help="Number of seeds (default 3).")] = None,
+    workers: Annotated[int, typer.Option(help="Parallel single-threaded trial processes.")] = (
+        os.cpu_count() or 1
+    ),
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Reproduce the paper's Fig. 2 (artifacts vs triples) or Fig. 3 (artifacts vs parameters)."""
+    import dataclasses
+
+    from artifactlab.experiments.reproduce import FIGURES, SCALES, run_figure
+    from artifactlab.progress import progress_bar
+
+    if workers < 1:
+        raise InputError("--workers", f"must be >= 1, got {workers}")
+    if scale not in SCALES:
+        raise InputError(
+            "--scale", f"unknown scale {scale!r}", f"choose one of {', '.join(SCALES)}"
+        )
+    grid = FIGURES[figure.value](scale)
+    if seeds is not None:
+        if seeds < 1:
+            raise InputError("--seeds", f"must be >= 1, got {seeds}")
+        grid = dataclasses.replace(grid, seeds=tuple(range(seeds)))
+    with progress_bar(len(grid.trials()), f"{figure.value} trials", quiet) as advance:
+        summary = run_figure(grid, out, progress=advance, workers=workers)
+    _emit(
+        summary, as_json, summary["text"] + f"\nwrote {out}/{figure.value}.csv, .png, _summary.txt"
+    )
+
+
+@ls_app.command("models")
+def ls_models() -> None:
+    """List the registered models."""
+    from artifactlab.models import MODELS
+
+    for name in MODELS:
+        typer.echo(name)
+
+
+def main() -> None:
+    """Console entry point."""
+    app(prog_name="artifactlab")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""End-to-end CLI paths and every bad-input case of issue 2 (one line, exit code 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def assert_user_error(res, *needles: str) -> None:
+    assert res.exit_code == 2, res.output
+    err = res.stderr.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("error: ")
+    assert "Traceback" not in res.output
+    for needle in needles:
+        assert needle in err, err
+
+
+def test_make_data_random_is_seeded(cli, tmp_path):
+    a, b = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    for path in (a, b):
+        assert (
+            cli(
+                "make-data", "random", "--vocab", 10, "--triples", 30, "--seed", 3, "--out", path
+            ).exit_code
+            == 0
+        )
+    assert a.read_text() == b.read_text()
+    assert len(a.read_text().splitlines()) == 30
+
+
+def test_train_writes_run_folder(tiny_run):
+    names = {p.name for p in tiny_run.iterdir()}
+    assert {
+        "model.safetensors",
+        "config.json",
+        "vocab.json",
+        "train_log.json",
+        "train.tsv",
+    } <= names
+    assert not [n for n in names if n.endswith((".pt", ".pkl", ".pth", ".bin"))]
+    config = json.loads((tiny_run / "config.json").read_text())
+    assert config["result"]["stop_reason"] in {"accuracy", "loss_tol", "max_steps"}
+    assert config["provenance"]["version"]
+
+
+def test_artifacts_json_fields(cli, tiny_run):
+    res = cli("artifacts", tiny_run, "--json", "--quiet")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    for key in ("n_train", "n_contexts", "tau", "n_artifacts", "ratio", "consistency"):
+        assert key in data
+    assert data["n_contexts"] == 12**2
+    assert data["tau"] == 0.5
+    assert data["ratio"] == pytest.approx(data["n_artifacts"] / data["n_train"])
+    assert data["consistency"]["train_accuracy"] == 1.0
+
+
+def test_artifacts_several_taus_and_text(cli, tiny_run):
+    res = cli("artifacts", tiny_run, "--tau", 0.3, "--tau", 0.9, "--json", "--quiet")
+    data = json.loads(res.stdout)
+    assert set(data["n_artifacts"]) == {"0.3", "0.9"}
+    assert data["n_artifacts"]["0.3"] >= data["n_artifacts"]["0.9"]
+    text = cli("artifacts", tiny_run, "--quiet")
+    assert text.exit_code == 0 and "train accuracy" in text.stdout
+
+
+def test_reproduce_tiny_writes_csv_png_summary(cli, tmp_path):
+    res = cli("reproduce", "fig3", "--scale", "tiny", "--out", tmp_path, "--quiet", "--json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["claims"]["more_params_fewer_artifacts"]["verdict"] in {
+        "supported",
+        "contradicted",
+        "inconclusive",
+    }
+    for name in ("fig3.csv", "fig3.png", "fig3_summary.txt", "fig3_summary.json"):
+        assert (tmp_path / name).stat().st_size > 0
+    rows = (tmp_path / "fig3.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 3  # header + 2 model sizes x 3 seeds
+
+
+# --- bad input: one test per case -------------------------------------------------------------
+
+
+def test_wrong_arity_names_file_and_line(cli, tmp_path):
+    data = tmp_path / "bad.tsv"
+    data.write_text("# header\na b c\n\nd e\n")
+    res = cli("train", "--data", data, "--out", tmp_path / "run")
+    assert_user_error(res, str(data), ":4", "2 fields", "expected 3")
+    assert not (tmp_path / "run").exists()
+
+
+def test_empty_file(cli, tmp_path):
+    data = tmp_path / "empty.tsv"
+    data.write_text("# only a comment\n\n")
+    assert_user_error(
+        cli("train", "--data", data, "--out", tmp_path / "run"), str(data), "no tuples"
+    )
+
+
+def test_missing_file(cli, tmp_path):
+    missing = tmp_path / "nope.tsv"
+    assert_user_error(
+        cli("train", "--data", missing, "--out", tmp_path / "run"), str(missing), "no such file"
+    )
+
+
+def test_model_config_that_cannot_be_built(cli, tmp_path):
+    data = tmp_path / "ok.tsv"
+    data.write_text("a b c\n")
+    res = cli("train", "--data", data, "--out", tmp_path / "run", "--d-model", 10, "--n-heads", 4)
+    assert_user_error(res, "d_model=10", "n_heads=4")
+    assert not (tmp_path / "run").exists()
+
+
+def test_too_many_contexts_says_how_many(cli, tiny_run):
+    res = cli("artifacts", tiny_run, "--max-contexts", 100)
+    assert_user_error(res, "144 contexts", "too many")
+
+
+def test_bad_tau(cli, tiny_run):
+    assert_user_error(cli("artifacts", tiny_run, "--tau", 1.5, "--quiet"), "--tau")
+
+
+def test_not_a_run_folder(cli, tmp_path):
+    assert_user_error(cli("artifacts", tmp_path), "not a run folder")
+
+
+def test_out_folder_not_empty(cli, tiny_run, tmp_path):
+    data = tiny_run / "train.tsv"
+    assert_user_error(cli("train", "--data", data, "--out", tiny_run), "not empty")
+
+
+def test_console_script_has_no_traceback(tmp_path):
+    """The installed entry point: exit code 2 and one line, no traceback."""
+    missing = tmp_path / "missing.tsv"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "artifactlab",
+            "train",
+            "--data",
+            str(missing),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+    assert str(missing) in proc.stderr
