@@ -156,3 +156,30 @@ def test_console_script_has_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
     assert str(missing) in proc.stderr
+
+
+def test_reproduce_rows_do_not_depend_on_workers(tmp_path):
+    from artifactlab.experiments.reproduce import fig2_grid, run_trials
+
+    trials = fig2_grid("tiny").trials()[:2]
+
+    def strip(rows):
+        return [{k: v for k, v in r.items() if k != "train_seconds"} for r in rows]
+
+    assert strip(run_trials(trials, workers=1)) == strip(run_trials(trials, workers=2))
+
+
+def test_dense_dump_only_when_small(cli, tiny_run, tmp_path):
+    from safetensors.torch import load_file
+
+    out = tmp_path / "completion.safetensors"
+    assert cli("artifacts", tiny_run, "--dense", out, "--quiet").exit_code == 0
+    probs = load_file(out)["completion"]
+    assert probs.shape == (12, 12, 12)
+    assert probs.sum(-1).sub(1).abs().max() < 1e-5
+
+
+def test_export_cli_round_trip(cli, tiny_run, tmp_path):
+    out = tmp_path / "tl"
+    assert cli("export", tiny_run, "--format", "transformer-lens", "--out", out).exit_code == 0
+    assert {"model.safetensors", "config.json", "vocab.json"} <= {p.name for p in out.iterdir()}

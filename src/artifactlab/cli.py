@@ -206,6 +206,10 @@ def artifacts(
     max_contexts: Annotated[
         int, typer.Option(help="Refuse to enumerate more contexts.")
     ] = 50_000_000,
+    dense: Annotated[
+        Path | None,
+        typer.Option(help="Also write the whole completion tensor (small V^n) as safetensors."),
+    ] = None,
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
@@ -228,6 +232,8 @@ def artifacts(
             max_contexts=max_contexts,
             progress=advance,
         )
+    if dense is not None:
+        _write_dense(run.model.next_token_logits, D.V, D.n, dense)
     decode = run.dataset.vocab.decode
     data = {
         "run": str(run_dir),
@@ -270,6 +276,18 @@ def artifacts(
     )
     for a in data["top_artifacts"]:
         console.print(f"  {' '.join(a['tokens'])}  p={a['prob']:.3f}", markup=False, soft_wrap=True)
+
+
+def _write_dense(logits_fn: Callable, V: int, n: int, path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from artifactlab.tensor.completion import completion_dense
+
+    _atomic_parent(path)
+    probs = completion_dense(logits_fn, V, n)  # refuses a large V^n before writing anything
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file({"completion": probs.float().contiguous()}, tmp)
+    tmp.replace(path)
 
 
 def _by_tau(values: dict[float, float]) -> float | dict[str, float]:
@@ -318,7 +336,7 @@ def reproduce(
         "runs"
     ),
     scale: Annotated[
-        str, typer.Option(help="'default' (minutes) or 'tiny' (seconds, for tests).")
+        str, typer.Option(help="'default' (about a minute), 'large' (V=256) or 'tiny' (tests).")
     ] = "default",
     seeds: Annotated[int | None, typer.Option(help="Number of seeds (default 3).")] = None,
     workers: Annotated[int, typer.Option(help="Parallel single-threaded trial processes.")] = (

@@ -89,25 +89,33 @@ class FigureGrid:
         return out
 
 
-SCALES = ("default", "tiny")
+SCALES = ("default", "large", "tiny")
 
 
 def fig2_grid(scale: str = "default") -> FigureGrid:
     """Fig. 2: artifacts against training triples for a 1-layer, 4-head, d_model=64 model."""
-    if scale == "tiny":
-        return FigureGrid("fig2", V=24, Ns=(30, 60), d_models=(16,), seeds=(0, 1, 2))
-    return FigureGrid("fig2", V=128, Ns=(250, 500, 1000, 2000, 4000), d_models=(64,))
+    grids = {
+        "default": FigureGrid("fig2", V=128, Ns=(250, 500, 1000, 2000, 4000), d_models=(64,)),
+        # twice the vocabulary, four times the contexts
+        "large": FigureGrid("fig2", V=256, Ns=(500, 1000, 2000, 4000, 8000), d_models=(64,)),
+        "tiny": FigureGrid("fig2", V=24, Ns=(30, 60), d_models=(16,)),
+    }
+    return grids[scale]
 
 
 def fig3_grid(scale: str = "default") -> FigureGrid:
-    """Fig. 3: artifacts against non-embedding parameters on one dataset of 1000 triples."""
-    if scale == "tiny":
-        return FigureGrid(
-            "fig3", V=24, Ns=(60,), d_models=(8, 32), seeds=(0, 1, 2), fixed_data=True, x="n_params"
-        )
-    return FigureGrid(
-        "fig3", V=128, Ns=(1000,), d_models=(8, 16, 32, 64, 128, 256), fixed_data=True, x="n_params"
-    )
+    """Fig. 3: artifacts against non-embedding parameters on one fixed dataset."""
+    widths = (8, 16, 32, 64, 128, 256)
+    grids = {
+        "default": FigureGrid(
+            "fig3", V=128, Ns=(1000,), d_models=widths, fixed_data=True, x="n_params"
+        ),
+        "large": FigureGrid(
+            "fig3", V=256, Ns=(2000,), d_models=widths, fixed_data=True, x="n_params"
+        ),
+        "tiny": FigureGrid("fig3", V=24, Ns=(60,), d_models=(8, 32), fixed_data=True, x="n_params"),
+    }
+    return grids[scale]
 
 
 FIGURES: dict[str, Callable[..., FigureGrid]] = {"fig2": fig2_grid, "fig3": fig3_grid}
@@ -128,10 +136,15 @@ def run_trials(
     """
     if workers <= 1:
         rows = []
-        for spec in trials:
-            rows.append(run_trial(spec))
-            if progress is not None:
-                progress(1)
+        threads = torch.get_num_threads()
+        _init_worker()  # same arithmetic as a pool worker, so rows match bit for bit
+        try:
+            for spec in trials:
+                rows.append(run_trial(spec))
+                if progress is not None:
+                    progress(1)
+        finally:
+            torch.set_num_threads(threads)
         return rows
     ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads can hang
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:

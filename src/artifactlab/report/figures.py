@@ -4,7 +4,7 @@ Example
 -------
 >>> import csv, tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "fig2.csv"
->>> rows = [{"n_train": 10, "n_params": 5, "n_artifacts@0.5": a, "ratio@0.5": a / 10,
+>>> rows = [{"V": 10, "n_train": 10, "n_params": 5, "n_artifacts@0.5": a, "ratio@0.5": a / 10,
 ...          "stop_reason": "loss_tol"} for a in (80, 120)]
 >>> with path.open("w", newline="") as fh:
 ...     w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -56,6 +56,8 @@ def grouped(rows: list[dict[str, str]], x: str, tau: str = TAU_COLUMN) -> list[d
                 "min_ratio": float(ratio.min()),
                 "max_ratio": float(ratio.max()),
                 "n_not_converged": sum(r["stop_reason"] == "max_steps" for r in sel),
+                # share of all V^2 contexts that carry an artifact (at tau >= 0.5, at most one each)
+                "context_share": float(art.mean()) / float(sel[0]["V"]) ** 2,
             }
         )
     return points
@@ -95,7 +97,8 @@ def summarise_figure(name: str, csv_path: str | Path, x: str) -> dict:
     for p in points:
         lines.append(
             f"  {x}={p['x']:g}: artifacts {p['mean_artifacts']:.0f} +- {p['std_artifacts']:.0f}, "
-            f"ratio {p['mean_ratio']:.1f}x (min {p['min_ratio']:.1f}, max {p['max_ratio']:.1f})"
+            f"ratio {p['mean_ratio']:.1f}x (min {p['min_ratio']:.1f}, max {p['max_ratio']:.1f}), "
+            f"{100 * p['context_share']:.0f}% of contexts"
             + (
                 f", {p['n_not_converged']} trial(s) hit the step cap"
                 if p["n_not_converged"]
