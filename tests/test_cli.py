@@ -183,3 +183,18 @@ def test_export_cli_round_trip(cli, tiny_run, tmp_path):
     out = tmp_path / "tl"
     assert cli("export", tiny_run, "--format", "transformer-lens", "--out", out).exit_code == 0
     assert {"model.safetensors", "config.json", "vocab.json"} <= {p.name for p in out.iterdir()}
+
+
+def test_render_only_rebuilds_from_csv_without_training(cli, tmp_path):
+    assert cli("reproduce", "fig2", "--scale", "tiny", "--out", tmp_path, "--quiet").exit_code == 0
+    (tmp_path / "fig2.png").unlink()
+    csv_before = (tmp_path / "fig2.csv").read_text()
+    res = cli("reproduce", "fig2", "--out", tmp_path, "--render-only", "--json")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "fig2.png").stat().st_size > 0
+    assert (tmp_path / "fig2.csv").read_text() == csv_before
+    assert json.loads(res.stdout)["claims"]["ratio_5_to_20"]["trials"] == 6
+
+
+def test_render_only_without_csv(cli, tmp_path):
+    assert_user_error(cli("reproduce", "fig3", "--out", tmp_path, "--render-only"), "fig3.csv")

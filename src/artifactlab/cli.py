@@ -225,7 +225,7 @@ def artifacts(
     taus = tau or [0.5]
     with progress_bar(total, "contexts", quiet) as advance:
         rep = evaluate_completion(
-            run.model.next_token_logits,
+            run.model.next_token_fn(),
             D,
             taus,
             top_k=top,
@@ -342,15 +342,22 @@ def reproduce(
     workers: Annotated[int, typer.Option(help="Parallel single-threaded trial processes.")] = (
         os.cpu_count() or 1
     ),
+    render_only: Annotated[
+        bool, typer.Option(help="Only rebuild the plot and summary from OUT/FIG.csv.")
+    ] = False,
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
     """Reproduce the paper's Fig. 2 (artifacts vs triples) or Fig. 3 (artifacts vs parameters)."""
     import dataclasses
 
-    from artifactlab.experiments.reproduce import FIGURES, SCALES, run_figure
+    from artifactlab.experiments.reproduce import FIGURES, SCALES, render_figure, run_figure
     from artifactlab.progress import progress_bar
 
+    if render_only:
+        summary = render_figure(figure.value, out)
+        _emit(summary, as_json, summary["text"])
+        return
     if workers < 1:
         raise InputError("--workers", f"must be >= 1, got {workers}")
     if scale not in SCALES:

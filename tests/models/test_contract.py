@@ -96,6 +96,16 @@ def test_next_token_logits_is_last_position(model, T):
     torch.testing.assert_close(last, full, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("T", range(1, N_CTX + 1))
+def test_next_token_fn_matches_next_token_logits(model, T):
+    """The per-token-table fast path computes the same logits as the plain forward."""
+    x = tokens(9, T, seed=10 + T)
+    with torch.no_grad():
+        fast = model.next_token_fn()(x)
+        plain = model.next_token_logits(x)
+    torch.testing.assert_close(fast, plain, atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_default_switches_have_no_extras(name):
     cfg_cls, model_cls = MODELS[name]

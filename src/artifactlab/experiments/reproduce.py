@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from artifactlab.errors import InputError
 from artifactlab.experiments.trial import TrialSpec, run_trial
 from artifactlab.models import ToyTransformerConfig
 from artifactlab.provenance import provenance
@@ -181,12 +182,31 @@ def run_figure(
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(csv_path)
-    summary = summarise_figure(grid.name, csv_path, grid.x)
-    summary["grid"] = _jsonable(asdict(grid))
-    summary["provenance"] = provenance()
-    (out / f"{grid.name}_summary.json").write_text(json.dumps(summary, indent=2))
-    (out / f"{grid.name}_summary.txt").write_text(summary["text"] + "\n")
-    plot_figure(grid.name, csv_path, grid.x, out / f"{grid.name}.png")
+    record = {"grid": _jsonable(asdict(grid)), "provenance": provenance()}
+    (out / f"{grid.name}_grid.json").write_text(json.dumps(record, indent=2))
+    return render_figure(grid.name, out)
+
+
+def render_figure(name: str, out_dir: str | Path) -> dict:
+    """Build ``NAME.png`` and ``NAME_summary.{txt,json}`` from ``NAME.csv``; nothing is retrained.
+
+    Raises
+    ------
+    InputError
+        ``NAME.csv`` is missing from ``out_dir``.
+    """
+    out = Path(out_dir)
+    csv_path = out / f"{name}.csv"
+    if not csv_path.is_file():
+        raise InputError(str(csv_path), "not found", f"run `artifactlab reproduce {name}` first")
+    x = FIGURES[name]("tiny").x
+    summary = summarise_figure(name, csv_path, x)
+    grid_path = out / f"{name}_grid.json"
+    if grid_path.is_file():
+        summary.update(json.loads(grid_path.read_text()))
+    (out / f"{name}_summary.json").write_text(json.dumps(summary, indent=2))
+    (out / f"{name}_summary.txt").write_text(summary["text"] + "\n")
+    plot_figure(name, csv_path, x, out / f"{name}.png")
     return summary
 
 

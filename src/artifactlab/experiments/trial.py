@@ -49,7 +49,7 @@ def run_trial(spec: TrialSpec) -> dict[str, float | int | str]:
     model = ToyTransformer(spec.model, seed=spec.model_seed)
     result = train(model, ds.tuples, spec.train)
     D = DataTensor.from_tuples(ds.tuples, spec.V)
-    report = evaluate_completion(model.next_token_logits, D, taus=spec.taus, top_k=0)
+    report = evaluate_completion(model.next_token_fn(), D, taus=spec.taus, top_k=0)
     row: dict[str, float | int | str] = {
         "V": spec.V,
         "N": spec.N,

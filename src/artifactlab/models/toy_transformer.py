@@ -19,6 +19,7 @@ torch.Size([1, 3, 10])
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -127,6 +128,47 @@ class Attention(nn.Module):
             self.b_O = nn.Parameter(torch.zeros(d))
         self.scale = 1.0 / math.sqrt(qk)
 
+    def project(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Queries, keys and values of every position, biases included.
+
+        Parameters
+        ----------
+        x : Tensor
+            Residual stream (or token table), shape (..., d_model).
+
+        Returns
+        -------
+        tuple of Tensor
+            Shapes (..., H, qk), (..., H, qk) and (..., H, vo).
+        """
+        # one (d_model, H * d_head) matmul per projection rather than bmm over B * H tiny
+        # matrices, which is several times slower on CPU
+        out = []
+        for name in ("Q", "K", "V"):
+            W = getattr(self, f"W_{name}")  # (H, d_model, e)
+            y = (x @ W.transpose(0, 1).reshape(W.shape[1], -1)).unflatten(-1, W.shape[::2])
+            out.append(y + getattr(self, f"b_{name}") if self.bias else y)
+        return out[0], out[1], out[2]
+
+    def mix(self, q: Tensor, k: Tensor, v: Tensor, causal: bool) -> Tensor:
+        """Attention output from queries (B, Tq, H, qk), keys (B, T, H, qk), values (B, T, H, vo).
+
+        Returns
+        -------
+        Tensor
+            Shape (B, Tq, d_model). With ``causal`` (Tq == T), query i sees keys 0..i.
+        """
+        # tuples are short: scores and mixing broadcast over positions instead of calling bmm
+        scores = (q[:, :, None] * k[:, None]).sum(-1) * self.scale  # (B, Tq, T, H)
+        if causal:
+            T = k.shape[1]
+            mask = torch.ones(T, T, dtype=torch.bool, device=k.device).triu(1)
+            scores = scores.masked_fill(mask[:, :, None], float("-inf"))
+        pattern = scores.softmax(2)  # over key positions
+        z = (pattern[..., None] * v[:, None]).sum(2)  # (B, Tq, H, vo)
+        out = z.flatten(2) @ self.W_O.flatten(0, 1)  # (B, Tq, d_model)
+        return out + self.b_O if self.bias else out
+
     def forward(self, x: Tensor, last_only: bool = False) -> Tensor:
         """Attend causally; with ``last_only`` compute the output at the last position only.
 
@@ -142,31 +184,10 @@ class Attention(nn.Module):
         Tensor
             Shape (B, T, d_model), or (B, 1, d_model) with ``last_only``.
         """
-        B, T, d = x.shape
-        H = self.W_Q.shape[0]
-        xq = x[:, -1:] if last_only else x
-        # one (d_model, H * d_head) matmul per projection; tuples are short, so the
-        # score and mixing steps below broadcast over positions instead of calling bmm
-        # on B * H tiny matrices (which is several times slower on CPU)
-        q = (xq @ self.W_Q.transpose(0, 1).reshape(d, -1)).view(
-            B, -1, H, self.W_Q.shape[2]
-        )  # (B, Tq, H, qk)
-        k = (x @ self.W_K.transpose(0, 1).reshape(d, -1)).view(
-            B, T, H, self.W_K.shape[2]
-        )  # (B, T, H, qk)
-        v = (x @ self.W_V.transpose(0, 1).reshape(d, -1)).view(
-            B, T, H, self.W_V.shape[2]
-        )  # (B, T, H, vo)
-        if self.bias:
-            q, k, v = q + self.b_Q, k + self.b_K, v + self.b_V
-        scores = (q[:, :, None] * k[:, None]).sum(-1) * self.scale  # (B, Tq, T, H)
-        if not last_only:
-            mask = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
-            scores = scores.masked_fill(mask[:, :, None], float("-inf"))
-        pattern = scores.softmax(2)  # over key positions
-        z = (pattern[..., None] * v[:, None]).sum(2)  # (B, Tq, H, vo)
-        out = z.flatten(2) @ self.W_O.reshape(-1, d)  # (B, Tq, d_model)
-        return out + self.b_O if self.bias else out
+        q, k, v = self.project(x)
+        if last_only:
+            q = q[:, -1:]
+        return self.mix(q, k, v, causal=not last_only)
 
 
 class MLP(nn.Module):
@@ -201,9 +222,20 @@ class Block(nn.Module):
         self.ln2 = norm() if cfg.mlp else None
         self.mlp = MLP(cfg) if cfg.mlp else None
 
-    def forward(self, x: Tensor, last_only: bool = False) -> Tensor:
-        """Shape (B, T, d_model) -> (B, T, d_model), or (B, 1, d_model) with ``last_only``."""
-        x = (x[:, -1:] if last_only else x) + self.attn(self.ln1(x), last_only=last_only)
+    def forward(
+        self, x: Tensor, last_only: bool = False, qkv: tuple[Tensor, Tensor, Tensor] | None = None
+    ) -> Tensor:
+        """Shape (B, T, d_model) -> (B, T, d_model), or (B, 1, d_model) with ``last_only``.
+
+        ``qkv`` passes the attention's queries, keys and values when they are already
+        known (looked up per token by :meth:`ToyTransformer.next_token_fn`).
+        """
+        if qkv is None:
+            attn = self.attn(self.ln1(x), last_only=last_only)
+        else:
+            q, k, v = qkv
+            attn = self.attn.mix(q[:, -1:] if last_only else q, k, v, causal=not last_only)
+        x = (x[:, -1:] if last_only else x) + attn
         if self.mlp is not None:
             x = x + self.mlp(self.ln2(x))
         return x
@@ -283,3 +315,45 @@ class ToyTransformer(nn.Module):
     def next_token_logits(self, contexts: Tensor) -> Tensor:
         """Logits of the token after each context: (B, m) -> (B, V), last position only."""
         return self.unembed(self.residual(contexts, last_only=True)[:, 0])
+
+    def next_token_fn(self) -> Callable[[Tensor], Tensor]:
+        """A faster :meth:`next_token_logits` for evaluating many contexts with fixed weights.
+
+        The first layer's input is a token embedding (plus a position embedding), so its
+        queries, keys and values are looked up in per-token tables computed once, instead
+        of being recomputed for every context. Equal to :meth:`next_token_logits` up to
+        float rounding. Models that normalise the first layer's input fall back to it.
+        The tables are a snapshot: call again after changing the weights.
+        """
+        if self.cfg.layer_norm:
+            return self.next_token_logits
+        first = self.blocks[0].attn
+        with torch.no_grad():
+            tables = first.project(self.W_E)  # each (V, H, e)
+            # projections are affine: (E[t] + P[i]) W + b = (E[t] W + b) + P[i] W
+            pos = (
+                [y - b for y, b in zip(first.project(self.W_pos), _biases(first), strict=True)]
+                if self.W_pos is not None
+                else None
+            )
+
+        def logits(contexts: Tensor) -> Tensor:
+            T = contexts.shape[1]
+            x = self.W_E[contexts]  # (B, T, d_model)
+            qkv = [table[contexts] for table in tables]  # each (B, T, H, e)
+            if pos is not None:
+                x = x + self.W_pos[:T]
+                qkv = [y + p[:T] for y, p in zip(qkv, pos, strict=True)]
+            n = len(self.blocks)
+            x = self.blocks[0](x, last_only=n == 1, qkv=(qkv[0], qkv[1], qkv[2]))
+            for i, block in enumerate(self.blocks[1:], start=2):
+                x = block(x, last_only=i == n)
+            return self.unembed(self.ln_final(x)[:, -1])
+
+        return logits
+
+
+def _biases(attn: Attention) -> tuple[Tensor | float, Tensor | float, Tensor | float]:
+    if not attn.bias:
+        return 0.0, 0.0, 0.0
+    return attn.b_Q, attn.b_K, attn.b_V
