@@ -362,3 +362,12 @@ def test_completion_dense(V, n):
 def test_completion_dense_limit():
     with pytest.raises(InputError):
         completion_dense(lambda c: torch.zeros(len(c), 10), 10, 3, limit=999)
+
+
+@pytest.mark.parametrize("V", [1, 2, 7, 12, 64, 97, 100])
+def test_row_argmax_equals_argmax_with_ties(V):
+    from artifactlab.tensor.completion import row_argmax
+
+    gen = torch.Generator().manual_seed(V)
+    x = torch.randint(0, 4, (50, V), generator=gen).float()  # many ties: first index must win
+    assert torch.equal(row_argmax(x), x.argmax(1))

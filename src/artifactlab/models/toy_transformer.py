@@ -323,7 +323,8 @@ class ToyTransformer(nn.Module):
         queries, keys and values are looked up in per-token tables computed once, instead
         of being recomputed for every context. Equal to :meth:`next_token_logits` up to
         float rounding. Models that normalise the first layer's input fall back to it.
-        The tables are a snapshot: call again after changing the weights.
+        The tables are a snapshot: call again after changing the weights. The returned
+        function writes its logits into one buffer, overwritten by its next call.
         """
         if self.cfg.layer_norm:
             return self.next_token_logits
@@ -337,8 +338,11 @@ class ToyTransformer(nn.Module):
                 else None
             )
 
+        out = torch.empty(0)
+
         def logits(contexts: Tensor) -> Tensor:
-            T = contexts.shape[1]
+            nonlocal out
+            B, T = contexts.shape
             x = self.W_E[contexts]  # (B, T, d_model)
             qkv = [table[contexts] for table in tables]  # each (B, T, H, e)
             if pos is not None:
@@ -348,7 +352,12 @@ class ToyTransformer(nn.Module):
             x = self.blocks[0](x, last_only=n == 1, qkv=(qkv[0], qkv[1], qkv[2]))
             for i, block in enumerate(self.blocks[1:], start=2):
                 x = block(x, last_only=i == n)
-            return self.unembed(self.ln_final(x)[:, -1])
+            if out.shape[0] < B or out.dtype != x.dtype:
+                out = torch.empty(B, self.cfg.V, dtype=x.dtype, device=x.device)
+            # one logits buffer for every call: a fresh (B, V) tensor per block is a fresh mmap
+            # (and page faults) for each block in glibc's allocator
+            y = torch.matmul(self.ln_final(x)[:, -1], self.W_U, out=out[:B])
+            return y.add_(self.b_U) if self.b_U is not None else y
 
         return logits
 

@@ -21,6 +21,7 @@ Example
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -133,18 +134,38 @@ class _TopK:
         self.probs, self.keys = probs[keep], keys[keep]
 
 
-def _block_candidates(logits: Tensor, tau_min: float) -> tuple[Tensor, Tensor, Tensor]:
+def _group_width(V: int) -> int:
+    """The divisor of V closest to sqrt(V) from below (1 when V is prime)."""
+    return max(d for d in range(1, math.isqrt(V) + 1) if V % d == 0)
+
+
+def row_argmax(x: Tensor) -> Tensor:
+    """First index of each row's maximum, shape (B, V) -> (B,); equals ``x.argmax(1)``.
+
+    ``Tensor.argmax`` is not vectorised on CPU (about as slow as ``exp``), while ``amax``
+    is: find the group of ``w ~ sqrt(V)`` columns holding the maximum with ``amax``,
+    then take ``argmax`` inside that group only.
+    """
+    B, V = x.shape
+    w = _group_width(V)
+    groups = x.reshape(B, V // w, w)
+    g = groups.amax(2).argmax(1)  # (B,) the first group holding the row maximum
+    return g * w + groups[torch.arange(B, device=x.device), g].argmax(1)
+
+
+def _block_candidates(logits: Tensor, tau_min: float, out: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Entries with ``p > tau_min`` in a block of logits (B, V): (rows, tokens, probs).
 
-    One fused softmax over a block small enough to stay in cache. For ``tau_min >= 0.5``
-    at most one entry per row can qualify, the row maximum, so the rows are found
-    with a max-reduction instead of an element-wise compare over the whole block.
+    One fused softmax over a block small enough to stay in cache, written into ``out``
+    (reused across blocks). For ``tau_min >= 0.5`` at most one entry per row can
+    qualify, the row maximum, so the rows are found with a max-reduction instead of
+    an element-wise compare over the whole block.
     """
-    p = torch.softmax(logits, dim=1)  # (B, V)
+    p = torch.softmax(logits, dim=1, out=out)  # (B, V)
     if tau_min >= 0.5:
         p_max = p.amax(1)  # (B,)
         rows = torch.nonzero(p_max > tau_min).reshape(-1)
-        return rows, p[rows].argmax(1), p_max[rows]
+        return rows, row_argmax(p)[rows], p_max[rows]
     rows, tokens = torch.nonzero(p > tau_min, as_tuple=True)
     return rows, tokens, p[rows, tokens]
 
@@ -194,11 +215,15 @@ def evaluate_completion(
     above_obs = np.zeros(len(taus), dtype=np.int64)
     best = _TopK(top_k)
     tau_arr = np.asarray(taus)
+    work = torch.empty(0)
     with torch.inference_mode():
         for start in range(0, total, block):
             stop = min(start + block, total)
             ctx = context_block(start, stop, V, m)
-            rows, tokens, probs = _block_candidates(logits_fn(ctx), taus[0])
+            logits = logits_fn(ctx)
+            if work.shape != logits.shape or work.dtype != logits.dtype:
+                work = torch.empty_like(logits)  # reused: see ToyTransformer.next_token_fn
+            rows, tokens, probs = _block_candidates(logits, taus[0], work)
             if len(rows):
                 ckeys = rows.numpy().astype(np.int64) + start
                 keys = ckeys * V + tokens.numpy()
