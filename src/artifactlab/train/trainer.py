@@ -74,8 +74,15 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.mode not in ("last", "all"):
             raise InputError("--mode", f"must be 'last' or 'all', got {self.mode!r}")
-        if self.lr <= 0 or self.max_steps < 1 or self.log_every < 1:
-            raise InputError("training options", "lr must be > 0, max_steps and log_every >= 1")
+        if self.lr <= 0:
+            raise InputError("--lr", f"must be > 0, got {self.lr}")
+        for name in ("max_steps", "log_every"):
+            if getattr(self, name) < 1:
+                raise InputError(
+                    f"--{name.replace('_', '-')}", f"must be >= 1, got {getattr(self, name)}"
+                )
+        if self.loss_tol is not None and self.loss_tol <= 0:
+            raise InputError("--loss-tol", f"must be > 0, got {self.loss_tol}")
         if self.batch_size is not None and self.batch_size < 1:
             raise InputError("--batch-size", f"must be >= 1, got {self.batch_size}")
 
