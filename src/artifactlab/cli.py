@@ -126,9 +126,11 @@ def train(
         int | None, typer.Option(help="Minibatch size (default: full batch).")
     ] = None,
     loss_tol: Annotated[
-        float | None, typer.Option(help="Stop when mean train loss < this.")
-    ] = None,
-    stop_at_accuracy: Annotated[bool, typer.Option(help="Stop at 100% train accuracy.")] = True,
+        float, typer.Option(help="Stop when the mean train loss (nats) is below this.")
+    ] = 0.01,
+    stop_at_accuracy: Annotated[
+        bool, typer.Option(help="Also stop at 100% train accuracy (earlier, looser).")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Initialisation and minibatch seed.")] = 0,
     quiet: Quiet = False,
     as_json: Json = False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -43,7 +45,9 @@ def test_last_mode_reaches_full_accuracy(seed):
     ds = random_triples(V=8, N=10, seed=seed)
     model = tiny(seed=seed)
     assert last_accuracy(model, ds.tuples) < 1.0
-    result = train(model, ds.tuples, TrainConfig(max_steps=500, lr=0.05))
+    result = train(
+        model, ds.tuples, TrainConfig(max_steps=500, lr=0.05, loss_tol=None, stop_at_accuracy=True)
+    )
     assert isinstance(result, TrainResult)
     assert result.stop_reason == "accuracy"
     assert result.accuracy == 1.0
@@ -136,7 +140,9 @@ def test_all_mode_longer_tuples():
 def test_minibatch_mode_runs():
     ds = random_triples(V=8, N=20, seed=2)
     model = tiny()
-    cfg = TrainConfig(max_steps=600, lr=0.05, batch_size=4, log_every=10)
+    cfg = TrainConfig(
+        max_steps=600, lr=0.05, batch_size=4, log_every=10, loss_tol=None, stop_at_accuracy=True
+    )
     result = train(model, ds.tuples, cfg)
     assert result.stop_reason == "accuracy"
     assert result.steps % 10 == 0  # stopping is checked at logged steps
@@ -147,10 +153,9 @@ def test_minibatch_mode_runs():
 def test_batch_size_at_least_n_is_full_batch():
     ds = random_triples(V=8, N=10, seed=0)
     a, b = tiny(), tiny()
-    ra = train(a, ds.tuples, TrainConfig(max_steps=30, lr=0.05, stop_at_accuracy=False))
-    rb = train(
-        b, ds.tuples, TrainConfig(max_steps=30, lr=0.05, stop_at_accuracy=False, batch_size=50)
-    )
+    cfg = TrainConfig(max_steps=30, lr=0.05, loss_tol=None)
+    ra = train(a, ds.tuples, cfg)
+    rb = train(b, ds.tuples, dataclasses.replace(cfg, batch_size=50))
     assert ra.steps == rb.steps == 30
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert ka == kb and torch.equal(va, vb)

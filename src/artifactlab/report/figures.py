@@ -164,6 +164,17 @@ def plot_figure(name: str, csv_path: str | Path, x: str, png_path: str | Path) -
     ax.errorbar(
         xs, mean, yerr=err, fmt="o-", capsize=3, label="artifacts (mean, min-max over seeds)"
     )
+    underfit = np.array([p["n_not_converged"] > 0 for p in points])
+    if underfit.any():
+        ax.plot(
+            xs[underfit],
+            mean[underfit],
+            "s",
+            mfc="none",
+            ms=12,
+            color="C3",
+            label="some seeds hit the step cap (underfit)",
+        )
     V = int(float(rows[0]["V"]))
     ax.axhline(V * V, color="grey", ls=":", label=f"all contexts ($V^2$={V * V})")
     if x == "n_train":
