@@ -95,7 +95,11 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What happened in training: the stop that fired, final loss and accuracy, the log."""
+    """What happened in training: updates made, the stop that fired, final loss and accuracy.
+
+    ``log`` holds the loss and accuracy every ``log_every`` updates (before that update),
+    then the final state.
+    """
 
     steps: int
     stop_reason: StopReason
@@ -153,9 +157,8 @@ def train(
     reason: StopReason = "max_steps"
     order = torch.randperm(len(data), generator=gen)
     cursor = 0
-    step = 0
     model.train()
-    for step in range(1, cfg.max_steps + 1):
+    for step in range(cfg.max_steps + 1):  # step = optimizer updates made so far
         if full_batch:
             batch = data
         else:
@@ -166,20 +169,22 @@ def train(
         loss, acc = _loss_and_accuracy(model, batch, cfg.mode)
         if full_batch:
             reason_now = _stop(cfg, loss.item(), acc)
-        elif step % cfg.log_every == 0:
+        elif step % cfg.log_every == 0:  # minibatches: check the whole set now and then
             reason_now = _stop(cfg, *_evaluate(model, data, cfg.mode))
         else:
             reason_now = None
         if reason_now is not None:
             reason = reason_now
             break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        if step == cfg.max_steps:
+            break
         if step % cfg.log_every == 0:
             log.append({"step": step, "loss": loss.item(), "accuracy": acc})
             if progress is not None:
                 progress(step, loss.item(), acc)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
     final_loss, final_acc = _evaluate(model, data, cfg.mode)
     model.eval()
     log.append({"step": step, "loss": final_loss, "accuracy": final_acc})
