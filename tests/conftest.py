@@ -8,8 +8,6 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from artifactlab.cli import app
-
 
 def pytest_configure(config):
     # The test models are tiny: two threads fighting over tiny matmuls are several times
@@ -20,6 +18,8 @@ def pytest_configure(config):
 @pytest.fixture()
 def cli():
     """Invoke the CLI in process; returns the click Result (stdout and stderr kept apart)."""
+    from artifactlab.cli import app
+
     runner = CliRunner()
 
     def invoke(*args: str):
@@ -31,6 +31,8 @@ def cli():
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
     """A run folder trained on a small random triple file."""
+    from artifactlab.cli import app
+
     runner = CliRunner()
     root = tmp_path_factory.mktemp("tinyrun")
     data = root / "triples.tsv"

@@ -9,20 +9,20 @@ Example
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from artifactlab.cli_common import Json, Quiet, emit, require_parent, user_errors
 from artifactlab.errors import InputError
+from artifactlab.interp.cli import interp_app
 
 app = typer.Typer(
     help="Measure the completion artifacts (generalizations, hallucinations) of language models.",
@@ -33,27 +33,7 @@ make_data_app = typer.Typer(help="Generate datasets.", no_args_is_help=True)
 ls_app = typer.Typer(help="List registered components.", no_args_is_help=True)
 app.add_typer(make_data_app, name="make-data")
 app.add_typer(ls_app, name="ls")
-
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-Json = Annotated[bool, typer.Option("--json", help="Print the numbers as JSON on standard output.")]
-
-
-def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn an InputError into one line on standard error and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except InputError as err:
-            typer.echo(f"error: {err.message}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def _emit(data: dict, as_json: bool, text: str) -> None:
-    typer.echo(json.dumps(data, indent=2) if as_json else text)
+app.add_typer(interp_app, name="interp")
 
 
 @make_data_app.command("random")
@@ -77,12 +57,12 @@ def make_data_random(
 
     sizes = _parse_ranges(ranges) if ranges else None
     ds = random_triples(V=vocab, N=triples, seed=seed, k=k, ranges=sizes)
-    _atomic_parent(out)
+    require_parent(out)
     tmp = out.with_name(f".{out.name}.tmp")
     ds.save(tmp)
     tmp.replace(out)
     info = {"out": str(out), "tuples": ds.N, "V": ds.vocab.V, "seed": seed}
-    _emit(info, as_json, f"wrote {ds.N} triples over V={ds.vocab.V} tokens to {out}")
+    emit(info, as_json, f"wrote {ds.N} triples over V={ds.vocab.V} tokens to {out}")
 
 
 def _parse_ranges(text: str) -> tuple[int, int, int]:
@@ -91,11 +71,6 @@ def _parse_ranges(text: str) -> tuple[int, int, int]:
     except ValueError:
         raise InputError("--ranges", f"expected three integers S,R,O, got {text!r}") from None
     return S, R, O
-
-
-def _atomic_parent(path: Path) -> None:
-    if not path.parent.exists():
-        raise InputError(str(path), "its folder does not exist", "create the folder first")
 
 
 @app.command()
@@ -186,7 +161,7 @@ def train(
         "n_non_embedding_params": model.n_non_embedding_params(),
         **{k: v for k, v in result.to_dict().items() if k != "log"},
     }
-    _emit(
+    emit(
         info,
         as_json,
         (
@@ -254,7 +229,7 @@ def artifacts(
         ],
     }
     if as_json:
-        _emit(data, True, "")
+        emit(data, True, "")
         return
     table = Table(
         title=f"artifacts of {run_dir} (V={rep.V}, n={rep.n}, {rep.n_contexts:,} contexts)"
@@ -285,7 +260,7 @@ def _write_dense(logits_fn: Callable, V: int, n: int, path: Path) -> None:
 
     from artifactlab.tensor.completion import completion_dense
 
-    _atomic_parent(path)
+    require_parent(path)
     probs = completion_dense(logits_fn, V, n)  # refuses a large V^n before writing anything
     tmp = path.with_name(f".{path.name}.tmp")
     save_file({"completion": probs.float().contiguous()}, tmp)
@@ -320,7 +295,7 @@ def export(
 
     run = load_run(run_dir)
     path = export_transformer_lens(run.model, list(run.dataset.vocab.tokens), out)
-    _emit({"out": str(path), "format": format.value}, as_json, f"exported {run_dir} -> {path}")
+    emit({"out": str(path), "format": format.value}, as_json, f"exported {run_dir} -> {path}")
 
 
 class Figure(StrEnum):
@@ -358,7 +333,7 @@ def reproduce(
 
     if render_only:
         summary = render_figure(figure.value, out)
-        _emit(summary, as_json, summary["text"])
+        emit(summary, as_json, summary["text"])
         return
     if workers < 1:
         raise InputError("--workers", f"must be >= 1, got {workers}")
@@ -373,7 +348,7 @@ def reproduce(
         grid = dataclasses.replace(grid, seeds=tuple(range(seeds)))
     with progress_bar(len(grid.trials()), f"{figure.value} trials", quiet) as advance:
         summary = run_figure(grid, out, progress=advance, workers=workers)
-    _emit(
+    emit(
         summary, as_json, summary["text"] + f"\nwrote {out}/{figure.value}.csv, .png, _summary.txt"
     )
 

@@ -1,0 +1,84 @@
+"""``interp double-descent`` through a local Typer app (interp/cli.py pulls in other modules)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from artifactlab.interp import dd_cmd
+
+
+@pytest.fixture(scope="module")
+def invoke():
+    app = typer.Typer()
+    dd_cmd.register(app)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, [str(a) for a in args])
+
+
+def test_writes_files_and_json(invoke, tmp_path):
+    out = tmp_path / "dd"
+    res = invoke("--samples", 12, "--features-max", 48, "--seeds", 3, "--n-points", 8,
+                 "--out", out, "--quiet", "--json")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    for key in ("peak_features", "peak_test_error", "threshold_test_error", "below_test_error",
+                "above_test_error", "double_descent", "seeds"):  # fmt: skip
+        assert key in data
+    assert data["samples"] == 12 and data["seeds"] == 3
+    with (out / "double_descent.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    features = [int(r["features"]) for r in rows]
+    assert features == sorted(set(features)) and 12 in features and features[-1] == 48
+    assert {"features", "mean_train_error", "mean_test_error", "std_test_error"} <= set(rows[0])
+    assert (out / "double_descent.png").stat().st_size > 0
+    assert json.loads((out / "double_descent_summary.json").read_text())["samples"] == 12
+    assert not (out / "artifacts.csv").exists()
+
+
+def test_text_output(invoke, tmp_path):
+    res = invoke("--samples", 8, "--features-max", 16, "--seeds", 1, "--out", tmp_path / "t", "-q")
+    assert res.exit_code == 0, res.output
+    assert "peak at" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [
+        (["--samples", 1], "--samples"),
+        (["--samples", 40, "--features-max", 20], "--features-max"),
+        (["--seeds", 0], "--seeds"),
+        (["--kind", "poly"], "--kind"),
+        (["--n-points", 1], "--n-points"),
+        (["--noise", -1], "--noise"),
+    ],
+)
+def test_bad_input(invoke, tmp_path, args, where):
+    out = tmp_path / "bad"
+    res = invoke(*args, "--out", out, "-q")
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and where in lines[0]
+    assert not out.exists()
+
+
+def test_missing_parent(invoke, tmp_path):
+    res = invoke("--out", tmp_path / "no" / "dd", "-q")
+    assert res.exit_code == 2 and res.stderr.startswith("error: ")
+
+
+def test_with_artifacts(invoke, tmp_path):
+    out = tmp_path / "art"
+    res = invoke("--samples", 8, "--features-max", 16, "--seeds", 1, "--out", out, "-q",
+                 "--with-artifacts", "--artifacts-vocab", 8, "--artifacts-triples", 20,
+                 "--artifacts-steps", 20)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    with (out / "artifacts.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(dd_cmd.ARTIFACT_WIDTHS)
+    assert {"n_params", "n_artifacts@0.5", "test_error"} <= set(rows[0])
+    assert (out / "double_descent.png").exists()

@@ -1,0 +1,88 @@
+"""``artifactlab interp hull`` through a local Typer app (interp/cli.py pulls in other modules)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from artifactlab.interp import hull_cmd
+
+
+@pytest.fixture()
+def run():
+    app = typer.Typer()
+    hull_cmd.register(app)
+    app.command("noop", hidden=True)(lambda: None)  # keep "hull" a named sub-command
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, ["hull", *[str(a) for a in args]])
+
+
+def write(path, rows, header="a,b"):
+    path.write_text(header + "\n" + "\n".join(",".join(str(v) for v in r) for r in rows) + "\n")
+    return path
+
+
+@pytest.fixture()
+def train(tmp_path):
+    return write(tmp_path / "train.csv", [(0, 0), (1, 0), (0, 1), (1, 1)])
+
+
+def test_json_in_input_order(run, train, tmp_path):
+    test = write(tmp_path / "test.csv", [(2, 2), (0.5, 0.5), (1, 1), (-0.1, 0.5), (1, 0.5)])
+    res = run("--train", train, "--test", test, "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["inside"] == [False, True, True, False, True]
+    assert data["interpolation_rate"] == pytest.approx(0.6)
+    assert sum(data["decided_by"].values()) == 5
+
+
+def test_text_summary(run, train, tmp_path):
+    test = write(tmp_path / "test.csv", [(0.5, 0.5)])
+    res = run("--train", train, "--test", test, "--quiet")
+    assert res.exit_code == 0 and "interpolation rate 1.0000" in res.stdout
+
+
+def test_wrong_dimension(run, train, tmp_path):
+    test = write(tmp_path / "test.csv", [(0.5, 0.5, 0.5)], header="a,b,c")
+    res = run("--train", train, "--test", test)
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "3 dimensions" in lines[0] and "2" in lines[0].split("training points have")[1]
+
+
+@pytest.mark.parametrize(("value", "needle"), [("abc", "test.csv:3"), ("inf", "non-finite")])
+def test_bad_values(run, train, tmp_path, value, needle):
+    test = tmp_path / "test.csv"
+    test.write_text(f"a,b\n0.5,0.5\n0.1,{value}\n")
+    res = run("--train", train, "--test", test)
+    assert res.exit_code == 2 and res.stderr.startswith("error: ") and needle in res.stderr
+
+
+def test_missing_file(run, train, tmp_path):
+    res = run("--train", train, "--test", tmp_path / "nope.csv")
+    assert res.exit_code == 2 and "no such file" in res.stderr
+
+
+def test_experiment_writes_csv_and_png(run, tmp_path):
+    res = run(
+        "--experiment", "--out", tmp_path, "--dims", "1,3", "--n-trains", "10,30",
+        "--n-test", "20", "--quiet",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    lines = (tmp_path / "hull_rate.csv").read_text().splitlines()
+    assert lines[0] == "dim,n_train,rate" and len(lines) == 5
+    assert (tmp_path / "hull_rate.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hull_rate.csv", "hull_rate.png"]
+
+
+def test_experiment_bad_input(run, tmp_path):
+    res = run("--experiment", "--out", tmp_path / "missing" / "x", "--dims", "1")
+    assert res.exit_code == 2 and "does not exist" in res.stderr
+    res = run("--experiment", "--out", tmp_path, "--dims", "1,x")
+    assert res.exit_code == 2 and "--dims" in res.stderr
+    assert not list(tmp_path.iterdir())
