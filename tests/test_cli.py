@@ -198,3 +198,20 @@ def test_render_only_rebuilds_from_csv_without_training(cli, tmp_path):
 
 def test_render_only_without_csv(cli, tmp_path):
     assert_user_error(cli("reproduce", "fig3", "--out", tmp_path, "--render-only"), "fig3.csv")
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["train", "--data", "x.tsv", "--out", "r", "--d-model", "abc"], "--d-model"),
+        (["train", "--bogus"], "--bogus"),
+        (["train"], "--data"),
+        (["no-such-command"], "no-such-command"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_code_2(argv, needle, capsys):
+    from artifactlab.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and needle in err

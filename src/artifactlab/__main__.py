@@ -1,5 +1,7 @@
 """Run the command-line interface: ``python -m artifactlab``."""
 
-from artifactlab.cli import app
+import sys
 
-app()
+from artifactlab.cli import main
+
+sys.exit(main())

@@ -362,9 +362,24 @@ def ls_models() -> None:
         typer.echo(name)
 
 
-def main() -> None:
-    """Console entry point."""
-    app(prog_name="artifactlab")
+# the UsageError class of whichever click typer runs on (recent typer vendors its own click)
+_UsageError = typer.BadParameter.__mro__[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: usage errors, like bad input, end in one line and exit code 2."""
+    try:
+        result = app(args=argv, prog_name="artifactlab", standalone_mode=False)
+    except _UsageError as err:  # unknown option, a value of the wrong type, ...
+        message = err.format_message().strip()
+        if message:  # empty when no arguments were given: the help was printed instead
+            where = f"{err.ctx.command_path}: " if err.ctx is not None else ""
+            typer.echo(f"error: {where}{message} (see --help)", err=True)
+        return 2
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
