@@ -185,24 +185,6 @@ def flops_per_context(cfg) -> dict[str, int]:
 # ---------------------------------------------------------------- worker side
 
 
-def count_naive_prefix(forward, D, tau: float, batch: int, n_contexts: int) -> int:
-    """``count_artifacts_naive``'s loop, line for line, over the first ``n_contexts`` contexts."""
-    import torch
-
-    from artifactlab.tensor.completion import context_block
-
-    V, m = D.V, D.n - 1
-    data = {tuple(row) for row in D.coords.tolist()}
-    count = 0
-    with torch.inference_mode():
-        for start in range(0, n_contexts, batch):
-            ctx = context_block(start, min(start + batch, n_contexts), V, m)
-            probs = torch.softmax(forward(ctx), dim=-1)[:, -1]  # (B, V)
-            for r, t in torch.nonzero(probs > tau).tolist():
-                count += (*ctx[r].tolist(), t) not in data
-    return count
-
-
 def prefix_logits(logits_fn, V: int, n_prefix: int):
     """``logits_fn`` on contexts numbered below ``n_prefix``; zero logits (uniform) elsewhere."""
     import torch
@@ -251,16 +233,18 @@ def run_worker(args: argparse.Namespace) -> dict:
         report = completion.evaluate_completion(model.next_token_fn(), D, taus=(args.tau,))
         count = report.n_artifacts[args.tau]
         n_measure = total
-    elif args.worker == "naive" and n_measure == total:
-        count = completion.count_artifacts_naive(model.forward, D, args.tau, batch=args.batch)
     elif args.worker == "naive":
-        count = count_naive_prefix(model.forward, D, args.tau, args.batch, n_measure)
+        count = completion.count_artifacts_naive(
+            model.forward, D, args.tau, batch=args.batch, n_contexts=n_measure
+        )
     else:
 
         def tl_forward(ctx):
             return tl_model(ctx, return_type="logits")  # (B, 2, V), TransformerLens' own forward
 
-        count = count_naive_prefix(tl_forward, D, args.tau, args.batch, n_measure)
+        count = completion.count_artifacts_naive(
+            tl_forward, D, args.tau, batch=args.batch, n_contexts=n_measure
+        )
     seconds, ru1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
     peak_eval = peak_rss()
     phase_peak = peak_eval if hwm_reset else None
@@ -332,7 +316,13 @@ def prepare_model(
     result = train(
         model,
         ds.tuples,
-        TrainConfig(max_steps=args.train_steps, lr=args.lr, stop_at_accuracy=False, seed=args.seed),
+        TrainConfig(
+            max_steps=args.train_steps,
+            lr=args.lr,
+            loss_tol=None,
+            stop_at_accuracy=False,
+            seed=args.seed,
+        ),
     )
     path = workdir / f"model_V{V}.safetensors"
     save_file(model.state_dict(), path)

@@ -371,3 +371,22 @@ def test_row_argmax_equals_argmax_with_ties(V):
     gen = torch.Generator().manual_seed(V)
     x = torch.randint(0, 4, (50, V), generator=gen).float()  # many ties: first index must win
     assert torch.equal(row_argmax(x), x.argmax(1))
+
+
+def test_count_artifacts_naive_prefix_counts_only_the_first_contexts():
+    import numpy as np
+
+    from artifactlab.tensor import DataTensor
+    from artifactlab.tensor.completion import count_artifacts_naive
+
+    V = 4
+    D = DataTensor.from_tuples(np.array([[0, 0, 1]]), V=V)
+
+    def forward(ctx):  # every context's next token is 1, with certainty
+        logits = torch.full((len(ctx), ctx.shape[1], V), -30.0)
+        logits[..., 1] = 30.0
+        return logits
+
+    assert count_artifacts_naive(forward, D) == V**2 - 1  # (0, 0, 1) is in the data
+    assert count_artifacts_naive(forward, D, n_contexts=5, batch=2) == 4
+    assert count_artifacts_naive(forward, D, n_contexts=10**6) == V**2 - 1

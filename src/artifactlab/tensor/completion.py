@@ -313,20 +313,26 @@ def completion_dense(logits_fn: LogitsFn, V: int, n: int, limit: int = 1 << 22) 
 
 
 def count_artifacts_naive(
-    forward: Callable[[Tensor], Tensor], D: DataTensor, tau: float = 0.5, batch: int = 1024
+    forward: Callable[[Tensor], Tensor],
+    D: DataTensor,
+    tau: float = 0.5,
+    batch: int = 1024,
+    n_contexts: int | None = None,
 ) -> int:
     """The obvious implementation: a test oracle and the benchmark's baseline.
 
     Calls the full model (logits at every position) on batches of contexts,
     materialises the softmax, and keeps the entries above ``tau`` that are not
-    in the data.
+    in the data. ``n_contexts`` stops after the first that many contexts
+    (default: all ``V^(n-1)``).
     """
     V, m = D.V, D.n - 1
+    total = V**m if n_contexts is None else min(n_contexts, V**m)
     data = {tuple(row) for row in D.coords.tolist()}
     count = 0
     with torch.inference_mode():
-        for start in range(0, V**m, batch):
-            ctx = context_block(start, min(start + batch, V**m), V, m)
+        for start in range(0, total, batch):
+            ctx = context_block(start, min(start + batch, total), V, m)
             probs = torch.softmax(forward(ctx), dim=-1)[:, -1]  # (B, V)
             for r, t in torch.nonzero(probs > tau).tolist():
                 count += (*ctx[r].tolist(), t) not in data
