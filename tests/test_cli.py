@@ -158,15 +158,22 @@ def test_console_script_has_no_traceback(tmp_path):
     assert str(missing) in proc.stderr
 
 
-def test_reproduce_rows_do_not_depend_on_workers(tmp_path):
-    from artifactlab.experiments.reproduce import fig2_grid, run_trials
+def test_reproduce_resumes_and_rows_do_not_depend_on_workers(cli, tmp_path):
+    import csv
 
-    trials = fig2_grid("tiny").trials()[:2]
+    def table(folder):
+        volatile = {"train_seconds", "eval_seconds", "attempts", "version", "git_revision"}
+        rows = csv.DictReader((folder / "fig2.csv").open())
+        return [{k: v for k, v in r.items() if k not in volatile} for r in rows]
 
-    def strip(rows):
-        return [{k: v for k, v in r.items() if k != "train_seconds"} for r in rows]
-
-    assert strip(run_trials(trials, workers=1)) == strip(run_trials(trials, workers=2))
+    one, two = tmp_path / "one", tmp_path / "two"
+    args = ("reproduce", "fig2", "--scale", "tiny", "--seeds", "2", "--quiet", "--json")
+    assert cli(*args, "--out", one, "--workers", "1").exit_code == 0
+    assert cli(*args, "--out", two, "--workers", "2").exit_code == 0
+    assert table(one) == table(two) and len(table(one)) == 2 * 2
+    assert "seeds: 2  # set by --seeds" in (one / "fig2.yaml").read_text()
+    again = cli(*args, "--out", one, "--workers", "1")  # everything is already in the store
+    assert again.exit_code == 0 and table(one) == table(two)
 
 
 def test_dense_dump_only_when_small(cli, tiny_run, tmp_path):

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from artifactlab.cli_common import Json, Quiet, emit, require_parent, user_errors
 from artifactlab.errors import InputError
+from artifactlab.experiments.cli import sweep_app
 from artifactlab.interp.cli import interp_app
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ ls_app = typer.Typer(help="List registered components.", no_args_is_help=True)
 app.add_typer(make_data_app, name="make-data")
 app.add_typer(ls_app, name="ls")
 app.add_typer(interp_app, name="interp")
+app.add_typer(sweep_app, name="sweep")
 
 
 @make_data_app.command("random")
@@ -316,20 +318,27 @@ def reproduce(
         str, typer.Option(help="'default' (about a minute), 'large' (V=256) or 'tiny' (tests).")
     ] = "default",
     seeds: Annotated[int | None, typer.Option(help="Number of seeds (default 3).")] = None,
-    workers: Annotated[int, typer.Option(help="Parallel single-threaded trial processes.")] = (
-        os.cpu_count() or 1
-    ),
+    workers: Annotated[
+        int, typer.Option(help="Batches trained at once in single-threaded processes.")
+    ] = (os.cpu_count() or 1),
+    backend: Annotated[
+        str | None,
+        typer.Option(help="local, processes or ray; default: processes when --workers > 1."),
+    ] = None,
     render_only: Annotated[
         bool, typer.Option(help="Only rebuild the plot and summary from OUT/FIG.csv.")
     ] = False,
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
-    """Reproduce the paper's Fig. 2 (artifacts vs triples) or Fig. 3 (artifacts vs parameters)."""
-    import dataclasses
+    """Reproduce the paper's Fig. 2 (artifacts vs triples) or Fig. 3 (artifacts vs parameters).
 
-    from artifactlab.experiments.reproduce import FIGURES, SCALES, render_figure, run_figure
-    from artifactlab.progress import progress_bar
+    Runs the figure's shipped sweep file (copied to OUT/FIG.yaml; results in OUT/FIG/), so an
+    interrupted run resumes where it stopped.
+    """
+    from artifactlab.experiments.cli import sweep_progress
+    from artifactlab.experiments.reproduce import render_figure, run_figure, sweep_text
+    from artifactlab.experiments.runner import TrialsFailedError
 
     if render_only:
         summary = render_figure(figure.value, out)
@@ -337,17 +346,14 @@ def reproduce(
         return
     if workers < 1:
         raise InputError("--workers", f"must be >= 1, got {workers}")
-    if scale not in SCALES:
-        raise InputError(
-            "--scale", f"unknown scale {scale!r}", f"choose one of {', '.join(SCALES)}"
-        )
-    grid = FIGURES[figure.value](scale)
-    if seeds is not None:
-        if seeds < 1:
-            raise InputError("--seeds", f"must be >= 1, got {seeds}")
-        grid = dataclasses.replace(grid, seeds=tuple(range(seeds)))
-    with progress_bar(len(grid.trials()), f"{figure.value} trials", quiet) as advance:
-        summary = run_figure(grid, out, progress=advance, workers=workers)
+    sweep_text(figure.value, scale, seeds)  # checks --scale and --seeds before anything runs
+    backend = backend or ("processes" if workers > 1 else "local")
+    try:
+        with sweep_progress(figure.value, quiet) as on_event:
+            summary = run_figure(figure.value, out, scale, seeds, backend, workers, on_event)
+    except TrialsFailedError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
     emit(
         summary, as_json, summary["text"] + f"\nwrote {out}/{figure.value}.csv, .png, _summary.txt"
     )
@@ -360,6 +366,15 @@ def ls_models() -> None:
 
     for name in MODELS:
         typer.echo(name)
+
+
+@ls_app.command("trials")
+def ls_trials() -> None:
+    """List the trial kinds that sweep files can name with ``trial:``."""
+    from artifactlab.experiments.registry import TRIAL_KINDS
+
+    for kind in TRIAL_KINDS.values():
+        typer.echo(f"{kind.name}\t{kind.description}")
 
 
 # the UsageError class of whichever click typer runs on (recent typer vendors its own click)

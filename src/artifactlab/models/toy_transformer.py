@@ -23,11 +23,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
+from pydantic import ConfigDict, with_config
 from torch import Tensor, nn
 
 from artifactlab.errors import InputError
 
 
+@with_config(ConfigDict(extra="forbid"))  # sweep files validate it with pydantic
 @dataclass(frozen=True)
 class ToyTransformerConfig:
     """Shape and switches of a toy transformer.

@@ -4,7 +4,7 @@ Example
 -------
 >>> import csv, tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "fig2.csv"
->>> rows = [{"V": 10, "n_train": 10, "n_params": 5, "n_artifacts@0.5": a, "ratio@0.5": a / 10,
+>>> rows = [{"data.V": 10, "n_train": 10, "n_params": 5, "n_artifacts@0.5": a, "ratio@0.5": a / 10,
 ...          "stop_reason": "loss_tol"} for a in (80, 120)]
 >>> with path.open("w", newline="") as fh:
 ...     w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -57,7 +57,7 @@ def grouped(rows: list[dict[str, str]], x: str, tau: str = TAU_COLUMN) -> list[d
                 "max_ratio": float(ratio.max()),
                 "n_not_converged": sum(r["stop_reason"] == "max_steps" for r in sel),
                 # share of all V^2 contexts that carry an artifact (at tau >= 0.5, at most one each)
-                "context_share": float(art.mean()) / float(sel[0]["V"]) ** 2,
+                "context_share": float(art.mean()) / float(sel[0]["data.V"]) ** 2,
             }
         )
     return points
@@ -175,7 +175,7 @@ def plot_figure(name: str, csv_path: str | Path, x: str, png_path: str | Path) -
             color="C3",
             label="some seeds hit the step cap (underfit)",
         )
-    V = int(float(rows[0]["V"]))
+    V = int(float(rows[0]["data.V"]))
     ax.axhline(V * V, color="grey", ls=":", label=f"all contexts ($V^2$={V * V})")
     if x == "n_train":
         lo, hi = PAPER_RATIO_BAND

@@ -7,6 +7,7 @@ Example
 'last'
 """
 
+from artifactlab.train.batched import can_batch, train_batched
 from artifactlab.train.trainer import TrainConfig, TrainResult, train
 
-__all__ = ["TrainConfig", "TrainResult", "train"]
+__all__ = ["TrainConfig", "TrainResult", "can_batch", "train", "train_batched"]

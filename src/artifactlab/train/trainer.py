@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import ConfigDict, with_config
 from torch import Tensor
 
 from artifactlab.errors import InputError
@@ -35,6 +36,7 @@ from artifactlab.errors import InputError
 StopReason = Literal["loss_tol", "accuracy", "max_steps"]
 
 
+@with_config(ConfigDict(extra="forbid"))  # sweep files validate it with pydantic
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train.

@@ -1,0 +1,248 @@
+"""The ``toy-artifacts`` trial: random triples, a toy transformer, its completion artifacts.
+
+A trial config has five sections: ``seed`` (the model's initialisation, and the
+dataset's too unless ``data.seed`` is set), ``data`` (a random triple database),
+``model`` (a registered model's options; ``V`` comes from the data), ``train``
+(:class:`~artifactlab.train.TrainConfig`) and ``eval`` (artifact thresholds).
+Trials whose data and model have the same shapes are trained together as one
+batched model (:func:`~artifactlab.train.train_batched`).
+
+Example
+-------
+>>> cfg = TOY_ARTIFACTS.validate({"seed": 0, "data": {"V": 8, "N": 10},
+...                               "model": {"d_model": 8, "n_heads": 2},
+...                               "train": {"max_steps": 20}})
+>>> cfg["model"]["V"], cfg["data"]["seed"], cfg["eval"]["taus"]
+(8, 0, [0.5])
+>>> out = TOY_ARTIFACTS.run_group([cfg])[0]
+>>> out.metrics["n_train"], sorted(out.files)[:2]
+(10, ['config.json', 'model.safetensors'])
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from pydantic import ConfigDict, with_config
+
+from artifactlab.data import random_triples
+from artifactlab.errors import InputError
+from artifactlab.experiments.kinds import (
+    SectionError,
+    TrialKind,
+    TrialOutput,
+    canonical,
+    validate_section,
+)
+from artifactlab.models import MODELS
+from artifactlab.runs import save_run
+from artifactlab.tensor import DataTensor
+from artifactlab.tensor.completion import MAX_CONTEXTS, evaluate_completion
+from artifactlab.train import TrainConfig, TrainResult, can_batch, train, train_batched
+
+
+@with_config(ConfigDict(extra="forbid"))
+@dataclass(frozen=True)
+class RandomTriplesData:
+    """A random triple database (:func:`artifactlab.data.random_triples`).
+
+    Attributes
+    ----------
+    kind : "random"
+        The dataset kind.
+    V : int
+        Shared token set size.
+    N : int
+        Distinct (subject, relation) contexts.
+    seed : int or None
+        Seed of the draw; None uses the trial's seed.
+    k : int
+        Objects per context.
+    ranges : tuple of int or None
+        Separate subject, relation and object ranges (S, R, O) instead of one shared set.
+    """
+
+    V: int
+    N: int
+    kind: Literal["random"] = "random"
+    seed: int | None = None
+    k: int = 1
+    ranges: tuple[int, int, int] | None = None
+
+
+@with_config(ConfigDict(extra="forbid"))
+@dataclass(frozen=True)
+class EvalOptions:
+    """How the completion tensor is evaluated.
+
+    Attributes
+    ----------
+    taus : tuple of float
+        Artifact thresholds, each in (0, 1).
+    max_contexts : int
+        Refuse to enumerate more contexts than this.
+    """
+
+    taus: tuple[float, ...] = (0.5,)
+    max_contexts: int = MAX_CONTEXTS
+
+    def __post_init__(self) -> None:
+        if not self.taus or not all(0 < t < 1 for t in self.taus):
+            raise InputError("eval.taus", f"every tau must be in (0, 1), got {list(self.taus)}")
+
+
+SECTIONS = ("seed", "data", "model", "train", "eval")
+
+
+def validate(config: dict) -> dict:
+    """Check a nested trial config and return it canonical, every default filled in.
+
+    Raises
+    ------
+    SectionError
+        An unknown section or key, a wrong type, or an impossible value.
+    """
+    for key in config:
+        if key not in SECTIONS:
+            raise SectionError((key,), f"unknown section (known: {', '.join(SECTIONS)})")
+    seed = config.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise SectionError(("seed",), f"must be an integer, got {seed!r}")
+    data = validate_section(RandomTriplesData, config.get("data"), ("data",))
+    if data.seed is None:
+        data = dataclasses.replace(data, seed=seed)
+    _check_data(data)
+    model = dict(config.get("model") or {})
+    name = model.pop("kind", "attn")
+    if name not in MODELS:
+        raise SectionError(("model", "kind"), f"unknown model {name!r} (known: {sorted(MODELS)})")
+    V = sum(data.ranges) if data.ranges else data.V
+    model.setdefault("V", V)
+    model_cfg = validate_section(MODELS[name][0], model, ("model",))
+    if model_cfg.V != V:
+        raise SectionError(("model", "V"), f"must equal the data's {V} tokens, got {model_cfg.V}")
+    train_cfg = validate_section(TrainConfig, config.get("train") or {}, ("train",))
+    eval_opts = validate_section(EvalOptions, config.get("eval") or {}, ("eval",))
+    return canonical(
+        {
+            "seed": seed,
+            "data": canonical(data),
+            "model": {"kind": name, **canonical(model_cfg)},
+            "train": canonical(train_cfg),
+            "eval": canonical(eval_opts),
+        }
+    )
+
+
+def _check_data(data: RandomTriplesData) -> None:
+    try:  # the generator's own checks (N <= contexts, k <= objects), on a 1-context draw
+        random_triples(V=data.V, N=1, seed=0, k=data.k, ranges=data.ranges)
+        S, R = data.ranges[:2] if data.ranges else (data.V, data.V)
+        if data.N > S * R:
+            raise InputError("data.N", f"N={data.N} exceeds the {S * R} possible contexts")
+    except InputError as err:
+        raise SectionError(("data",), err.problem) from None
+
+
+def group_key(config: dict) -> str:
+    """Trials with the same model, data shape and training mode can train as one batch."""
+    data = {k: v for k, v in config["data"].items() if k != "seed"}
+    shape = {"model": config["model"], "data": data, "mode": config["train"]["mode"]}
+    return json.dumps(shape, sort_keys=True)
+
+
+def run_group(configs: list[dict]) -> list[TrialOutput]:
+    """Train the trials together when they fit one batch, then evaluate each one."""
+    datasets, models, train_cfgs = [], [], []
+    for cfg in configs:
+        d = cfg["data"]
+        ranges = tuple(d["ranges"]) if d["ranges"] else None
+        datasets.append(random_triples(d["V"], d["N"], d["seed"], k=d["k"], ranges=ranges))
+        model_cfg = {k: v for k, v in cfg["model"].items() if k != "kind"}
+        config_cls, model_cls = MODELS[cfg["model"]["kind"]]
+        models.append(model_cls(config_cls(**model_cfg), seed=cfg["seed"]))
+        train_cfgs.append(TrainConfig(**cfg["train"]))
+    tuples = [ds.tuples for ds in datasets]
+    start = time.perf_counter()
+    if len(configs) > 1 and can_batch(models, tuples, train_cfgs) is None:
+        results = train_batched(models, tuples, train_cfgs)
+    else:
+        results = [train(m, t, c) for m, t, c in zip(models, tuples, train_cfgs, strict=True)]
+    group_seconds = time.perf_counter() - start
+    outputs = []
+    for cfg, model, ds, res in zip(configs, models, datasets, results, strict=True):
+        try:  # one trial's evaluation failing (too many contexts) fails that trial only
+            outputs.append(_evaluate(cfg, model, ds, res, group_seconds / len(configs)))
+        except Exception:  # noqa: BLE001 - reported in the store, the batch goes on
+            outputs.append(TrialOutput({}, error=traceback.format_exc()))
+    return outputs
+
+
+def _evaluate(cfg: dict, model: torch.nn.Module, ds, result: TrainResult, share: float):
+    start = time.perf_counter()
+    D = DataTensor.from_tuples(ds.tuples, ds.vocab.V)
+    taus = tuple(cfg["eval"]["taus"])
+    report = evaluate_completion(
+        model.next_token_fn(), D, taus=taus, top_k=0, max_contexts=cfg["eval"]["max_contexts"]
+    )
+    metrics: dict = {
+        "n_train": D.nnz,
+        "n_params": model.n_non_embedding_params(),
+        "steps": result.steps,
+        "stop_reason": result.stop_reason,
+        "train_loss": result.loss,
+        "train_accuracy": result.accuracy,
+        "mean_kl": report.consistency["mean_kl"],
+        "max_kl": report.consistency["max_kl"],
+    }
+    for tau in report.taus:
+        metrics[f"n_artifacts@{tau:g}"] = report.n_artifacts[tau]
+        metrics[f"ratio@{tau:g}"] = report.ratio[tau]
+    timings = {"train_seconds": share, "eval_seconds": time.perf_counter() - start}
+    return TrialOutput(metrics, timings, _run_files(cfg, model, ds, result))
+
+
+def _run_files(cfg: dict, model, ds, result: TrainResult) -> dict[str, bytes]:
+    """The trial's run folder (loadable by ``artifactlab artifacts``) as file name -> bytes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run = save_run(
+            Path(tmp) / "run",
+            model,
+            ds,
+            TrainConfig(**cfg["train"]),
+            result,
+            cfg["seed"],
+            model_name=cfg["model"]["kind"],
+            extra={"trial": copy.deepcopy(cfg)},
+        )
+        return {p.name: p.read_bytes() for p in sorted(run.iterdir())}
+
+
+TOY_ARTIFACTS = TrialKind(
+    name="toy-artifacts",
+    description="random triples -> toy transformer -> completion artifacts at each tau",
+    validate=validate,
+    group_key=group_key,
+    run_group=run_group,
+    metrics=(
+        "n_train",
+        "n_params",
+        "steps",
+        "stop_reason",
+        "train_loss",
+        "train_accuracy",
+        "mean_kl",
+        "max_kl",
+        "n_artifacts@tau",
+        "ratio@tau",
+    ),
+)
