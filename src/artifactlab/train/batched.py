@@ -16,8 +16,11 @@ model. The paper's model (a one-layer :class:`ToyTransformer` without layer norm
 embeddings, so queries, keys and values are looked up in per-token tables
 (``W_E @ W_Q`` and so on) instead of being projected for every tuple.
 
-Results equal sequential training up to float rounding (batched matmuls sum in
-another order); over many steps that rounding can, rarely, move a stop by a step.
+Results equal sequential training up to float rounding: the batched forward sums in
+another order, and Adam magnifies that rounding where a gradient is near zero (it
+divides the gradient by its own running size), so float32 weights can differ by
+about 1e-4 after tens of steps. Chaotic trainings, or a loss that crosses
+``loss_tol`` by less than the rounding, can end elsewhere or a step apart.
 
 Example
 -------
@@ -305,7 +308,8 @@ def adam_update(
 
     The arithmetic of ``torch.optim.Adam``'s single-tensor step (defaults: betas
     (0.9, 0.999), eps 1e-8, no amsgrad, L2 weight decay added to the gradient), so
-    each member's result is bitwise what ``torch.optim.Adam`` gives it alone.
+    each member's result is bitwise what ``torch.optim.Adam`` gives it alone (tested
+    on CPU).
 
     Parameters
     ----------
