@@ -222,3 +222,11 @@ def test_usage_errors_are_one_line_with_exit_code_2(argv, needle, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and needle in err
+
+
+def test_ls_trials_lists_the_registered_trial_kinds(cli):
+    from artifactlab.experiments.registry import TRIAL_KINDS
+
+    res = cli("ls", "trials")
+    assert res.exit_code == 0
+    assert [line.split("\t")[0] for line in res.stdout.splitlines()] == list(TRIAL_KINDS)

@@ -64,6 +64,8 @@ class TrialKind:
         List of canonical configs -> list of :class:`TrialOutput`, one per config, in order.
     metrics : tuple of str
         Metric names; a name ending in ``@tau`` exists once per threshold.
+    example : dict
+        A tiny valid config (seconds to run), used by the contract tests.
     """
 
     name: str
@@ -72,6 +74,7 @@ class TrialKind:
     group_key: Callable[[dict], str]
     run_group: Callable[[list[dict]], list[TrialOutput]]
     metrics: tuple[str, ...]
+    example: dict
 
 
 @functools.cache

@@ -30,6 +30,7 @@ import multiprocessing
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -278,7 +279,12 @@ def _run_processes(units: list[Unit], workers: int, address: str | None, stop: C
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
 
         def submit(i: int) -> Future:
-            return pool.submit(execute_unit, units[i].kind, units[i].configs)
+            try:
+                return pool.submit(execute_unit, units[i].kind, units[i].configs)
+            except BrokenProcessPool as err:  # a worker died: the rest fail now, retried next run
+                fut: Future = Future()
+                fut.set_exception(err)
+                return fut
 
         yield from bounded(len(units), workers, stop, submit, finished, pending)
 

@@ -245,4 +245,11 @@ TOY_ARTIFACTS = TrialKind(
         "n_artifacts@tau",
         "ratio@tau",
     ),
+    example={
+        "seed": 0,
+        "data": {"V": 8, "N": 10},
+        "model": {"d_model": 8, "n_heads": 2},
+        "train": {"max_steps": 30},
+        "eval": {"taus": [0.5, 0.9]},
+    },
 )
