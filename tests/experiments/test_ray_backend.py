@@ -67,6 +67,7 @@ CRASHER = TrialKind(
     group_key=lambda config: str(config["group"]),
     run_group=_run_group,
     metrics=("value",),
+    example={"seed": 0, "group": 0, "crash": False},
 )
 
 
