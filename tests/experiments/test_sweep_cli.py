@@ -114,7 +114,8 @@ def test_failures_are_reported_and_the_sweep_goes_on(cli, tmp_path):
     assert res.exit_code == 1, res.output
     summary = json.loads(res.stdout)
     assert (summary["failed"], summary["done"]) == (2, 2)
-    assert "trial 0 failed (model.d_model=8, eval.max_contexts=10, seed=0)" in res.stderr
+    assert "failed (model.d_model=8, eval.max_contexts=10, seed=0)" in res.stderr
+    assert "trial 0 [" in res.stderr
     assert "InputError" in res.stderr and "Traceback" not in res.stderr
     status = json.loads(cli("sweep", "status", path, "--json").stdout)
     assert (status["failed"], status["done"]) == (2, 2)

@@ -169,21 +169,24 @@ def export_cmd(
         sys.stdout.flush()
 
 
+def failure_line(trial: Trial, error: str | None) -> str:
+    """One line for a failed trial: its position, hash, grid values and first error line."""
+    params = ", ".join(f"{k}={v}" for k, v in trial.params.items())
+    return f"trial {trial.index} [{trial.hash}] failed ({params}): {error}"
+
+
 @contextmanager
 def sweep_progress(name: str, quiet: bool):
     """A progress bar of trials done / running / failed with time left; yields the event hook."""
     console = Console(stderr=True)
     state = {"running": 0, "failed": 0}
 
-    def describe(trial: Trial) -> str:
-        return ", ".join(f"{k}={v}" for k, v in trial.params.items())
-
     if quiet:
 
         def quiet_event(event: str, trials: list[Trial], error: str | None) -> None:
             if event == "failed":
                 console.print(
-                    f"trial {trials[0].index} failed ({describe(trials[0])}): {error}",
+                    failure_line(trials[0], error),
                     markup=False,
                     soft_wrap=True,
                 )
@@ -213,7 +216,7 @@ def sweep_progress(name: str, quiet: bool):
                 state[event] = state.get(event, 0) + len(trials)
             if event == "failed":
                 bar.console.print(
-                    f"trial {trials[0].index} failed ({describe(trials[0])}): {error}",
+                    failure_line(trials[0], error),
                     markup=False,
                     soft_wrap=True,
                 )
