@@ -1,0 +1,160 @@
+"""Knowledge graphs: the pykeen benchmarks, user triple folders, bad lines, overlaps."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import warnings
+
+import numpy as np
+import pytest
+
+from artifactlab.data import kg
+from artifactlab.data.kg import (
+    KGInfo,
+    TripleOverlapWarning,
+    entity_ids,
+    kg_info,
+    known_triples,
+    load_kg,
+    load_triple_folder,
+    overlap_count,
+    read_triples,
+    relation_ids,
+)
+from artifactlab.data.truth import TruthDataset
+from artifactlab.errors import InputError
+
+# find_spec, not importorskip: importing pykeen takes seconds and the loader never does
+needs_pykeen = pytest.mark.skipif(
+    importlib.util.find_spec("pykeen") is None, reason="pykeen (the kg extra) is not installed"
+)
+
+# (train, valid, test) triples, entities, relations: the standard splits of the literature
+STANDARD = {
+    "nations": ((1592, 199, 201), 14, 55),
+    "kinships": ((8544, 1068, 1074), 104, 25),
+    "umls": ((5216, 652, 661), 135, 46),
+}
+
+
+@needs_pykeen
+@pytest.mark.parametrize("name", sorted(STANDARD))
+def test_benchmark_graphs_have_the_standard_splits(name):
+    (n_train, n_valid, n_test), n_ent, n_rel = STANDARD[name]
+    ds = load_kg(name)
+    assert ds.name == name
+    assert (ds.train.N, len(ds.valid), len(ds.test)) == (n_train, n_valid, n_test)
+    assert kg_info(ds) == KGInfo(n_entities=n_ent, n_relations=n_rel)
+    assert ds.vocab.V == n_ent + n_rel
+    # entities first, then relations, each sorted
+    tokens = ds.vocab.tokens
+    assert list(tokens[:n_ent]) == sorted(tokens[:n_ent])
+    assert list(tokens[n_ent:]) == sorted(tokens[n_ent:])
+    assert entity_ids(ds).tolist() == list(range(n_ent))
+    assert relation_ids(ds).tolist() == list(range(n_ent, n_ent + n_rel))
+    # clean splits: G is valid + test, and the filter set holds every triple once
+    assert overlap_count(ds) == overlap_count(ds, "valid") == 0
+    assert len(ds.truth) == n_valid + n_test
+    assert len(known_triples(ds)) == n_train + n_valid + n_test
+
+
+@needs_pykeen
+def test_benchmark_matches_the_shipped_file():
+    ds = load_kg("Nations")  # names are case-insensitive
+    first = (kg.pykeen_datasets_folder() / "nations" / "train.txt").read_text().split("\n")[0]
+    assert "\t".join(ds.vocab.decode(ds.train.tuples[0])) == first
+
+
+def test_unknown_graph_names_the_choices():
+    with pytest.raises(InputError, match="nations, kinships, umls"):
+        load_kg("fb15k")
+
+
+def test_missing_pykeen_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(kg.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(InputError, match=r'pip install "artifactlab\[kg\]"'):
+        load_kg("nations")
+
+
+def write_folder(tmp_path, **splits: str):
+    for name, text in splits.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_user_folder_vocabulary_and_truth(tmp_path):
+    folder = write_folder(
+        tmp_path,
+        **{
+            "train.tsv": "# comment\na\tr\tb\nb\tr\tc\n\n",
+            "valid.tsv": "a\ts\tc\n",
+            "test.tsv": "c\ts\td\na\ts\tc\n",  # d is only in test; a s c repeats valid
+        },
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overlap, no warning
+        ds = load_triple_folder(folder)
+    assert isinstance(ds, TruthDataset)
+    assert ds.vocab.tokens == ("a", "b", "c", "d", "r", "s")
+    assert ds.train.tuples.tolist() == [[0, 4, 1], [1, 4, 2]]
+    assert ds.valid.tolist() == [[0, 5, 2]]
+    assert ds.test.tolist() == [[2, 5, 3], [0, 5, 2]]
+    assert ds.truth.tolist() == [[0, 5, 2], [2, 5, 3]]  # distinct, valid first
+    assert kg_info(ds) == KGInfo(4, 2)
+
+
+def test_valid_is_optional_and_gzip_is_read(tmp_path):
+    write_folder(tmp_path, **{"train.txt": "a r b\n"})
+    with gzip.open(tmp_path / "test.txt.gz", "wt") as fh:
+        fh.write("b\tr\ta\n")
+    ds = load_triple_folder(tmp_path)
+    assert ds.valid is None
+    assert ds.vocab.decode(ds.test[0]) == ["b", "r", "a"]
+
+
+def test_relation_named_like_an_entity_shares_its_token(tmp_path):
+    ds = load_triple_folder(
+        write_folder(tmp_path, **{"train.txt": "a b c\n", "test.txt": "b a c\n"})
+    )
+    assert ds.vocab.tokens == ("a", "b", "c")
+    assert kg_info(ds) == KGInfo(3, 2)
+
+
+def test_wrong_field_count_names_file_and_line(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text("a\tr\tb\n# fine\nb\tr\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_triples(path)
+    assert err.value.where == f"{path}:3"
+    assert "has 2 fields, expected 3" in err.value.message
+    assert "\n" not in err.value.message
+
+
+def test_empty_field_and_missing_files(tmp_path):
+    write_folder(tmp_path, **{"train.txt": "a\t\tb\n"})
+    with pytest.raises(InputError, match="empty field"):
+        read_triples(tmp_path / "train.txt")
+    with pytest.raises(InputError, match="no test file"):
+        load_triple_folder(write_folder(tmp_path, **{"train.txt": "a r b\n"}))
+    (tmp_path / "test.txt").write_text("b r a\n")
+    (tmp_path / "test.tsv").write_text("b r a\n")
+    with pytest.raises(InputError, match="test.txt and test.tsv"):
+        load_triple_folder(tmp_path)
+    with pytest.raises(InputError, match="is not a folder"):
+        load_triple_folder(tmp_path / "nope")
+
+
+def test_overlap_is_warned_and_counted(tmp_path):
+    folder = write_folder(
+        tmp_path,
+        **{"train.txt": "a r b\nb r c\n", "test.txt": "a r b\nc r a\nb r c\nb r c\n"},
+    )
+    with pytest.warns(TripleOverlapWarning, match="3 test triples also appear in train"):
+        ds = load_triple_folder(folder)
+    assert overlap_count(ds) == 3  # repeats counted; they stay in test
+    assert len(ds.test) == 4
+    assert ds.vocab.decode(ds.truth[0]) == ["c", "r", "a"]  # but only the new one is in G
+    assert len(ds.truth) == 1
+    assert overlap_count(ds, "valid") == 0
+    np.testing.assert_array_equal(known_triples(ds), [[0, 3, 1], [1, 3, 2], [2, 3, 0]])
