@@ -4,7 +4,7 @@ Example
 -------
 >>> from typer.testing import CliRunner
 >>> CliRunner().invoke(app, ["ls", "models"]).output.split()
-['attn']
+['attn', 'ngram', 'cp', 'distmult', 'rescal', 'complex']
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from rich.console import Console
 from rich.table import Table
 
 from artifactlab.cli_common import Json, Quiet, emit, require_parent, user_errors
+from artifactlab.data import world_cmd
 from artifactlab.errors import InputError
+from artifactlab.experiments import compare_cmd
 from artifactlab.experiments.cli import sweep_app
 from artifactlab.interp.cli import interp_app
 
@@ -36,6 +38,9 @@ app.add_typer(make_data_app, name="make-data")
 app.add_typer(ls_app, name="ls")
 app.add_typer(interp_app, name="interp")
 app.add_typer(sweep_app, name="sweep")
+world_cmd.register(make_data_app)
+world_cmd.register_ls(ls_app)
+compare_cmd.register(app)
 
 
 @make_data_app.command("random")

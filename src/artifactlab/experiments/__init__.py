@@ -4,7 +4,7 @@ Example
 -------
 >>> from artifactlab.experiments import FIGURES, TRIAL_KINDS
 >>> sorted(FIGURES), sorted(TRIAL_KINDS)
-(['fig2', 'fig3'], ['toy-artifacts'])
+(['fig2', 'fig3'], ['toy-artifacts', 'truth-completion'])
 """
 
 from artifactlab.experiments.registry import TRIAL_KINDS

@@ -47,7 +47,8 @@ from artifactlab.models import MODELS
 from artifactlab.runs import save_run
 from artifactlab.tensor import DataTensor
 from artifactlab.tensor.completion import MAX_CONTEXTS, evaluate_completion
-from artifactlab.train import TrainConfig, TrainResult, can_batch, train, train_batched
+from artifactlab.train import TrainConfig, TrainResult, can_batch, train_batched
+from artifactlab.train.fit import fit_model
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -111,36 +112,43 @@ def validate(config: dict) -> dict:
     SectionError
         An unknown section or key, a wrong type, or an impossible value.
     """
+    seed = check_seed_and_sections(config)
+    data = validate_section(RandomTriplesData, config.get("data"), ("data",))
+    if data.seed is None:
+        data = dataclasses.replace(data, seed=seed)
+    _check_data(data)
+    V = sum(data.ranges) if data.ranges else data.V
+    return canonical({"seed": seed, "data": canonical(data), **common_sections(config, V)})
+
+
+def check_seed_and_sections(config: dict) -> int:
+    """Refuse unknown sections; return the trial's integer seed."""
     for key in config:
         if key not in SECTIONS:
             raise SectionError((key,), f"unknown section (known: {', '.join(SECTIONS)})")
     seed = config.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise SectionError(("seed",), f"must be an integer, got {seed!r}")
-    data = validate_section(RandomTriplesData, config.get("data"), ("data",))
-    if data.seed is None:
-        data = dataclasses.replace(data, seed=seed)
-    _check_data(data)
+    return seed
+
+
+def common_sections(config: dict, V: int) -> dict:
+    """The ``model`` (any registered kind, ``V`` from the data), ``train`` and ``eval`` sections."""
     model = dict(config.get("model") or {})
     name = model.pop("kind", "attn")
     if name not in MODELS:
         raise SectionError(("model", "kind"), f"unknown model {name!r} (known: {sorted(MODELS)})")
-    V = sum(data.ranges) if data.ranges else data.V
     model.setdefault("V", V)
     model_cfg = validate_section(MODELS[name][0], model, ("model",))
     if model_cfg.V != V:
         raise SectionError(("model", "V"), f"must equal the data's {V} tokens, got {model_cfg.V}")
     train_cfg = validate_section(TrainConfig, config.get("train") or {}, ("train",))
     eval_opts = validate_section(EvalOptions, config.get("eval") or {}, ("eval",))
-    return canonical(
-        {
-            "seed": seed,
-            "data": canonical(data),
-            "model": {"kind": name, **canonical(model_cfg)},
-            "train": canonical(train_cfg),
-            "eval": canonical(eval_opts),
-        }
-    )
+    return {
+        "model": {"kind": name, **canonical(model_cfg)},
+        "train": canonical(train_cfg),
+        "eval": canonical(eval_opts),
+    }
 
 
 def _check_data(data: RandomTriplesData) -> None:
@@ -176,7 +184,7 @@ def run_group(configs: list[dict]) -> list[TrialOutput]:
     if len(configs) > 1 and can_batch(models, tuples, train_cfgs) is None:
         results = train_batched(models, tuples, train_cfgs)
     else:
-        results = [train(m, t, c) for m, t, c in zip(models, tuples, train_cfgs, strict=True)]
+        results = [fit_model(m, t, c) for m, t, c in zip(models, tuples, train_cfgs, strict=True)]
     group_seconds = time.perf_counter() - start
     outputs = []
     for cfg, model, ds, res in zip(configs, models, datasets, results, strict=True):
@@ -208,10 +216,10 @@ def _evaluate(cfg: dict, model: torch.nn.Module, ds, result: TrainResult, share:
         metrics[f"n_artifacts@{tau:g}"] = report.n_artifacts[tau]
         metrics[f"ratio@{tau:g}"] = report.ratio[tau]
     timings = {"train_seconds": share, "eval_seconds": time.perf_counter() - start}
-    return TrialOutput(metrics, timings, _run_files(cfg, model, ds, result))
+    return TrialOutput(metrics, timings, run_files(cfg, model, ds, result))
 
 
-def _run_files(cfg: dict, model, ds, result: TrainResult) -> dict[str, bytes]:
+def run_files(cfg: dict, model, ds, result: TrainResult) -> dict[str, bytes]:
     """The trial's run folder (loadable by ``artifactlab artifacts``) as file name -> bytes."""
     with tempfile.TemporaryDirectory() as tmp:
         run = save_run(

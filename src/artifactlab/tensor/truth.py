@@ -93,7 +93,7 @@ def scores_of(logits_fn: LogitsFn, ngrams: np.ndarray, batch: int = 65_536) -> T
     """
     out = torch.empty(len(ngrams), 3, dtype=torch.float64)
     data = torch.as_tensor(ngrams, dtype=torch.int64)
-    with torch.no_grad():
+    with torch.inference_mode():  # as evaluate_completion: a model's cached buffers stay usable
         for start in range(0, len(data), batch):
             rows = data[start : start + batch]  # (B, n)
             logits = logits_fn(rows[:, :-1])  # (B, V)

@@ -33,7 +33,8 @@ from torch import Tensor
 
 from artifactlab.errors import InputError
 
-StopReason = Literal["loss_tol", "accuracy", "max_steps"]
+#: "closed_form": fitted in one pass (count models, :func:`artifactlab.train.fit.fit_model`)
+StopReason = Literal["loss_tol", "accuracy", "max_steps", "closed_form"]
 
 
 @with_config(ConfigDict(extra="forbid"))  # sweep files validate it with pydantic

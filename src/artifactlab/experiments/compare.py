@@ -1,0 +1,156 @@
+"""``artifactlab compare``: several models on one dataset with a truth set, as a sweep, plus plots.
+
+The command writes a sweep file ``OUT/compare.yaml`` (trial kind ``truth-completion``,
+one case per model preset, ``--seeds`` seeds), runs it like ``sweep run`` (results store
+``OUT/compare/``, so an interrupted comparison resumes), exports ``OUT/compare.csv``
+and builds, from that CSV only, the per-model summary (``compare_summary.txt``/``.json``)
+and a scatter plot of generalizations against hallucinations (``compare.png``).
+
+Example
+-------
+>>> sorted(MODEL_PRESETS)
+['attn', 'attn-mlp', 'complex', 'cp', 'distmult', 'ngram', 'rescal']
+>>> print(sweep_yaml("nations", ["ngram", "cp"], seeds=2).splitlines()[0])
+trial: truth-completion
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from artifactlab.errors import InputError
+
+#: model presets: name -> the ``model`` section of the trial (defaults chosen before any run)
+MODEL_PRESETS: dict[str, dict] = {
+    "ngram": {"kind": "ngram"},
+    "cp": {"kind": "cp", "rank": 32},
+    "distmult": {"kind": "distmult", "rank": 32},
+    "rescal": {"kind": "rescal", "rank": 32},
+    "complex": {"kind": "complex", "rank": 32},
+    "attn": {"kind": "attn", "d_model": 64, "n_heads": 4},
+    "attn-mlp": {"kind": "attn", "d_model": 64, "n_heads": 4, "mlp": True},
+}
+DEFAULT_MODELS = ("ngram", "cp", "distmult", "rescal", "complex", "attn", "attn-mlp")
+#: training for every model: Adam to a train loss under 0.01 nats (a completion), or 2000 steps
+TRAINING = {"lr": 0.01, "max_steps": 2000, "loss_tol": 0.01}
+#: the columns of the printed table: (CSV column, header)
+COLUMNS = (
+    ("params_total", "params"),
+    ("train_accuracy", "train acc"),
+    ("test_accuracy", "test acc"),
+    ("tail_mrr", "MRR (tail)"),
+    ("tail_hits10", "Hits@10 (tail)"),
+    ("n_artifacts@0.5", "artifacts"),
+    ("generalizations@0.5", "generalizations"),
+    ("hallucinations@0.5", "hallucinations"),
+)
+
+
+def parse_models(text: str) -> list[str]:
+    """``"ngram,cp,attn"`` -> preset names, checked."""
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in names if m not in MODEL_PRESETS]
+    if unknown or not names:
+        raise InputError(
+            "--models",
+            f"unknown model(s) {', '.join(unknown)}" if unknown else "is empty",
+            f"choose from {', '.join(MODEL_PRESETS)}",
+        )
+    return list(dict.fromkeys(names))
+
+
+def sweep_yaml(source: str, models: list[str], seeds: int, params: dict | None = None) -> str:
+    """The sweep file of a comparison."""
+    data: dict = {"source": source}
+    if params:
+        data["params"] = params
+    sweep = {
+        "trial": "truth-completion",
+        "name": "compare",
+        "base": {"data": data, "train": dict(TRAINING), "eval": {"taus": [0.5]}},
+        "cases": [{f"model.{k}": v for k, v in MODEL_PRESETS[m].items()} for m in models],
+        "seeds": seeds,
+    }
+    return yaml.safe_dump(sweep, sort_keys=False)
+
+
+def model_label(row: dict[str, str]) -> str:
+    """The preset name of a CSV row (``attn-mlp`` for an attention model with its MLP)."""
+    kind = row["model.kind"]
+    return f"{kind}-mlp" if kind == "attn" and row.get("model.mlp") == "True" else kind
+
+
+def summarise(csv_path: Path) -> dict:
+    """Mean of each table column per model, from ``compare.csv``; nothing is retrained."""
+    by_model: dict[str, list[dict[str, str]]] = defaultdict(list)
+    with csv_path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            by_model[model_label(row)].append(row)
+    rows = []
+    for label, group in by_model.items():
+        entry: dict = {"model": label, "seeds": len(group)}
+        for column, _ in COLUMNS:
+            values = [float(r[column]) for r in group if r.get(column) not in (None, "")]
+            entry[column] = float(np.mean(values)) if values else float("nan")
+        rows.append(entry)
+    return {"rows": rows, "text": _text(rows)}
+
+
+def _text(rows: list[dict]) -> str:
+    header = ["model", "seeds", *(h for _, h in COLUMNS)]
+    lines = [" | ".join(header), " | ".join("---" for _ in header)]
+    for row in rows:
+        cells = [row["model"], str(row["seeds"])]
+        for column, _ in COLUMNS:
+            value = row[column]
+            cells.append(
+                f"{value:,.0f}"
+                if column.startswith(("n_", "gen", "hal", "par"))
+                else f"{value:.3f}"
+            )
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+def plot(csv_path: Path, png_path: Path, title: str) -> Path:
+    """Generalizations against hallucinations at tau 0.5, one point per model and seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    with csv_path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            xy = (float(row["hallucinations@0.5"]), float(row["generalizations@0.5"]))
+            points[model_label(row)].append(xy)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for label, xy in points.items():
+        arr = np.array(xy)
+        ax.scatter(arr[:, 0], arr[:, 1], label=label, alpha=0.8)
+    ax.set_xlabel("hallucinations (artifacts not in G), tau = 0.5")
+    ax.set_ylabel("generalizations (artifacts in G)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=120)
+    plt.close(fig)
+    return png_path
+
+
+def render(out: Path, title: str) -> dict:
+    """Summary and plot from ``OUT/compare.csv``."""
+    csv_path = out / "compare.csv"
+    if not csv_path.is_file():
+        raise InputError(str(csv_path), "not found", "run `artifactlab compare` first")
+    summary = summarise(csv_path)
+    (out / "compare_summary.json").write_text(json.dumps(summary, indent=2))
+    (out / "compare_summary.txt").write_text(summary["text"] + "\n")
+    plot(csv_path, out / "compare.png", title)
+    return summary

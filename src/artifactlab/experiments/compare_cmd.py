@@ -1,0 +1,89 @@
+"""``artifactlab compare``: several models on one dataset with a truth set (see :mod:`.compare`).
+
+Example
+-------
+>>> import typer
+>>> app = typer.Typer()
+>>> register(app)
+>>> [c.name for c in app.registered_commands]
+['compare']
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from artifactlab.cli_common import Json, Quiet, emit, user_errors
+from artifactlab.errors import InputError
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``compare`` to ``app``."""
+    app.command("compare")(compare)
+
+
+@user_errors
+def compare(
+    data: Annotated[
+        str,
+        typer.Option(
+            help="A world (grammar, siblings, family), a KG (nations, kinships, umls) "
+            "or a folder (train/test/truth.tsv, or train/test.txt triples)."
+        ),
+    ],
+    models: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated presets: ngram,cp,distmult,rescal,complex,attn,attn-mlp."
+        ),
+    ] = "ngram,cp,distmult,rescal,complex,attn,attn-mlp",
+    seeds: Annotated[int, typer.Option(help="Model seeds per model.")] = 3,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("runs/compare"),
+    workers: Annotated[
+        int, typer.Option(help="Batches trained at once in single-threaded processes.")
+    ] = (os.cpu_count() or 1),
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Train several models on one dataset with a truth set; split their artifacts.
+
+    Writes OUT/compare.yaml (a sweep file), runs it (results in OUT/compare/, resumable),
+    exports OUT/compare.csv, and draws compare.png and compare_summary.txt from that CSV.
+    """
+    from artifactlab.experiments.cli import sweep_progress
+    from artifactlab.experiments.compare import parse_models, render, sweep_yaml
+    from artifactlab.experiments.runner import TrialsFailedError, run_sweep
+    from artifactlab.experiments.store import ResultsStore
+    from artifactlab.experiments.sweep_file import load_sweep
+    from artifactlab.experiments.table import sweep_rows, write_table
+
+    names = parse_models(models)
+    if seeds < 1:
+        raise InputError("--seeds", f"must be >= 1, got {seeds}")
+    if workers < 1:
+        raise InputError("--workers", f"must be >= 1, got {workers}")
+    if out.exists() and not out.is_dir():
+        raise InputError(str(out), "is a file", "choose a folder for --out")
+    text = sweep_yaml(data, names, seeds)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "compare.yaml"
+    path.write_text(text)
+    try:
+        sweep = load_sweep(path)  # checks the data source and every model before training
+    except InputError:
+        path.unlink()
+        raise
+    backend = "processes" if workers > 1 else "local"
+    with ResultsStore.open(sweep.default_store) as store:
+        with sweep_progress("compare", quiet) as on_event:
+            summary = run_sweep(sweep, store, backend, workers, on_event=on_event)
+        write_table(sweep_rows(sweep, store), "csv", out / "compare.csv")
+    if summary.failed:
+        typer.echo(f"error: {TrialsFailedError('compare', summary)}", err=True)
+        raise typer.Exit(1)
+    result = render(out, f"{data}: generalizations vs hallucinations")
+    emit(result, as_json, result["text"] + f"\nwrote {out}/compare.csv, compare.png")

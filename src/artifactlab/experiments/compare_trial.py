@@ -1,0 +1,218 @@
+"""The ``truth-completion`` trial: a dataset with a ground truth, any model, its artifacts judged.
+
+A trial trains one registered model (``model.kind``) on the training tuples of a
+dataset that carries a truth set ``G`` (a toy world, a knowledge graph, or a folder),
+then reports its artifacts split into generalizations and hallucinations (SPEC
+section 4), its held-out accuracy and cross-entropy, and filtered tail-prediction
+MRR and Hits@k (:mod:`artifactlab.tensor.linkpred`). ``data.source`` names a world
+(``artifactlab make-data world``), a knowledge graph (``nations``, ``kinships``,
+``umls``) or a folder (``train.tsv``/``test.tsv``/``truth.tsv``, or
+``train.txt``/``test.txt`` triples). The dataset is fixed by ``data.seed`` (default 0)
+so every model and seed sees the same data; the trial's ``seed`` drives the model.
+
+Example
+-------
+>>> cfg = TRUTH_COMPLETION.validate({"seed": 0, "data": {"source": "siblings"},
+...                                  "model": {"kind": "ngram"}})
+>>> cfg["model"]["V"] > 0, cfg["data"]["seed"]
+(True, 0)
+>>> out = TRUTH_COMPLETION.run_group([cfg])[0]
+>>> out.metrics["generalizations@0.5"], out.metrics["n_artifacts@0.5"]
+(0, 0)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ConfigDict, with_config
+
+from artifactlab.data.kg import KNOWLEDGE_GRAPHS, entity_ids, known_triples, load_kg
+from artifactlab.data.truth import TruthDataset
+from artifactlab.data.worlds import WORLDS
+from artifactlab.errors import InputError
+from artifactlab.experiments.kinds import (
+    SectionError,
+    TrialKind,
+    TrialOutput,
+    canonical,
+    validate_section,
+)
+from artifactlab.experiments.toy_trial import (
+    check_seed_and_sections,
+    common_sections,
+    run_files,
+)
+from artifactlab.models import MODELS
+from artifactlab.tensor import DataTensor
+from artifactlab.tensor.completion import evaluate_completion
+from artifactlab.tensor.linkpred import filtered_ranks, link_prediction_metrics
+from artifactlab.tensor.truth import judge
+from artifactlab.train import TrainConfig, can_batch, train_batched
+from artifactlab.train.fit import fit_model
+
+
+@with_config(ConfigDict(extra="forbid"))
+@dataclass(frozen=True)
+class TruthData:
+    """Where the data comes from.
+
+    Attributes
+    ----------
+    source : str
+        A world name, a knowledge graph name, or a folder.
+    params : dict
+        A world's parameters (see ``artifactlab make-data world NAME --help``).
+    seed : int
+        The world's seed (ignored for knowledge graphs and folders).
+    """
+
+    source: str
+    params: dict[str, int | float] = field(default_factory=dict)
+    seed: int = 0
+
+
+@functools.lru_cache(maxsize=8)
+def _load(source: str, params_json: str, seed: int) -> TruthDataset:
+    params = json.loads(params_json)
+    if source in WORLDS:
+        return WORLDS[source].build(seed=seed, **params)
+    if params:
+        raise InputError("data.params", f"only worlds take parameters, {source!r} is not one")
+    if source.lower() in KNOWLEDGE_GRAPHS:
+        return load_kg(source)
+    return load_folder(Path(source))
+
+
+def load_folder(folder: Path) -> TruthDataset:
+    """A folder written by ``make-data world`` (``truth.tsv``) or of KG triple files."""
+    from artifactlab.data.kg import load_triple_folder
+
+    if not folder.is_dir():
+        known = ", ".join([*WORLDS, *KNOWLEDGE_GRAPHS])
+        raise InputError(str(folder), "is neither a folder nor a known dataset", f"known: {known}")
+    if (folder / "truth.tsv").is_file():
+        return TruthDataset.load(folder)
+    return load_triple_folder(folder)
+
+
+def dataset_of(config: dict) -> TruthDataset:
+    """The (cached) dataset of a canonical config."""
+    d = config["data"]
+    return _load(d["source"], json.dumps(d["params"], sort_keys=True), d["seed"])
+
+
+def validate(config: dict) -> dict:
+    """Check a nested trial config; return it canonical (the model's V filled in from the data)."""
+    seed = check_seed_and_sections(config)
+    data = validate_section(TruthData, config.get("data"), ("data",))
+    try:
+        ds = _load(data.source, json.dumps(data.params, sort_keys=True), data.seed)
+    except InputError as err:
+        raise SectionError(("data", "source"), err.message) from None
+    return canonical({"seed": seed, "data": canonical(data), **common_sections(config, ds.vocab.V)})
+
+
+def group_key(config: dict) -> str:
+    """Same data, model and training mode: the seeds of one model train as one batch."""
+    key = {k: config[k] for k in ("data", "model")} | {"mode": config["train"]["mode"]}
+    return json.dumps(key, sort_keys=True)
+
+
+def run_group(configs: list[dict]) -> list[TrialOutput]:
+    """Train the group's models (batched when possible), then judge each one."""
+    ds = dataset_of(configs[0])
+    models = []
+    for cfg in configs:
+        config_cls, model_cls = MODELS[cfg["model"]["kind"]]
+        fields = {k: v for k, v in cfg["model"].items() if k != "kind"}
+        models.append(model_cls(config_cls(**fields), seed=cfg["seed"]))
+    train_cfgs = [TrainConfig(**cfg["train"]) for cfg in configs]
+    tuples = [ds.train.tuples] * len(configs)
+    start = time.perf_counter()
+    if len(configs) > 1 and can_batch(models, tuples, train_cfgs) is None:
+        results = train_batched(models, tuples, train_cfgs)
+    else:
+        results = [fit_model(m, t, c) for m, t, c in zip(models, tuples, train_cfgs, strict=True)]
+    share = (time.perf_counter() - start) / len(configs)
+    outputs = []
+    for cfg, model, result in zip(configs, models, results, strict=True):
+        try:  # one trial's evaluation failing fails that trial only
+            metrics = _judge(cfg, model, ds) | {
+                "steps": result.steps,
+                "stop_reason": result.stop_reason,
+                "train_loss": result.loss,
+                "train_accuracy": result.accuracy,
+            }
+            files = run_files(cfg, model, ds.train, result)
+            outputs.append(TrialOutput(metrics, {"train_seconds": share}, files))
+        except Exception:  # noqa: BLE001 - reported in the store, the batch goes on
+            outputs.append(TrialOutput({}, error=traceback.format_exc()))
+    return outputs
+
+
+def _judge(cfg: dict, model: Any, ds: TruthDataset) -> dict[str, Any]:
+    D = DataTensor.from_tuples(ds.train.tuples, ds.vocab.V)
+    taus = tuple(cfg["eval"]["taus"])
+    rep = evaluate_completion(
+        model.next_token_fn(), D, taus=taus, top_k=0, max_contexts=cfg["eval"]["max_contexts"]
+    )
+    truth = judge(model.next_token_fn(), D, ds.truth, ds.test, rep.n_artifacts)
+    metrics: dict[str, Any] = {
+        "n_train": D.nnz,
+        "n_truth": truth.n_truth,
+        "params_total": sum(p.numel() for p in model.parameters()),
+        "test_accuracy": truth.test_accuracy,
+        "test_cross_entropy": truth.test_cross_entropy,
+    }
+    if ds.train.n == 3 and len(ds.test):
+        ranks = filtered_ranks(model.next_token_fn(), ds.test, known_triples(ds), entity_ids(ds))
+        lp = link_prediction_metrics(ranks)
+        # no "@" in these names: "name@x" is reserved for per-tau metrics
+        metrics |= {"tail_mrr": lp["mrr"]} | {f"tail_hits{k}": lp[f"hits@{k}"] for k in (1, 3, 10)}
+    for tau in taus:
+        metrics[f"n_artifacts@{tau:g}"] = rep.n_artifacts[tau]
+        metrics[f"generalizations@{tau:g}"] = truth.generalizations[tau]
+        metrics[f"hallucinations@{tau:g}"] = truth.hallucinations[tau]
+        metrics[f"recall@{tau:g}"] = truth.recall[tau]
+    return metrics
+
+
+TRUTH_COMPLETION = TrialKind(
+    name="truth-completion",
+    description="a dataset with a truth set G -> any model -> generalizations vs hallucinations",
+    validate=validate,
+    group_key=group_key,
+    run_group=run_group,
+    metrics=(
+        "n_train",
+        "n_truth",
+        "params_total",
+        "steps",
+        "stop_reason",
+        "train_loss",
+        "train_accuracy",
+        "test_accuracy",
+        "test_cross_entropy",
+        "tail_mrr",
+        "tail_hits1",
+        "tail_hits3",
+        "tail_hits10",
+        "n_artifacts@tau",
+        "generalizations@tau",
+        "hallucinations@tau",
+        "recall@tau",
+    ),
+    example={
+        "seed": 0,
+        "data": {"source": "siblings"},
+        "model": {"kind": "attn", "d_model": 8, "n_heads": 2},
+        "train": {"max_steps": 30},
+    },
+)

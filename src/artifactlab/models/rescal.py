@@ -1,0 +1,54 @@
+"""RESCAL: a full bilinear form per relation, ``s(h, r, t) = e_h^T W_r e_t``.
+
+Entity embeddings ``W_ent`` (V, rank) and one (rank, rank) matrix per relation
+token, ``W_rel`` (V, rank, rank) (Nickel et al. 2011). DistMult is the special
+case of diagonal ``W_r``.
+
+Example
+-------
+>>> import torch
+>>> from artifactlab.models.factorization import FactorizationConfig
+>>> model = RESCAL(FactorizationConfig(V=6, rank=4), seed=0)
+>>> model.next_token_logits(torch.tensor([[1, 2]])).shape, model.n_non_embedding_params()
+(torch.Size([1, 6]), 120)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from artifactlab.models.factorization import FactorizationConfig, TripleFactorization
+
+
+class RESCAL(TripleFactorization):
+    """Bilinear model with a full matrix per relation.
+
+    Parameters
+    ----------
+    cfg : FactorizationConfig
+        Vocabulary size and rank.
+    seed : int
+        Seed of the weight initialisation: entities ``N(0, rank^(-1/2))`` and relation
+        matrices ``N(0, rank^(-1))``, so a score (a sum of ``rank^2`` products) has unit
+        variance at initialisation.
+    """
+
+    def __init__(self, cfg: FactorizationConfig, seed: int = 0) -> None:
+        super().__init__(cfg, seed)
+        self.W_ent = nn.Parameter(torch.empty(cfg.V, cfg.rank))
+        self.W_rel = nn.Parameter(torch.empty(cfg.V, cfg.rank, cfg.rank))
+        self._init_weights(seed, {"W_ent": cfg.rank ** (-1 / 4), "W_rel": cfg.rank ** (-1 / 2)})
+
+    def query(self, heads: Tensor, relations: Tensor) -> Tensor:
+        """``e_h^T W_r``: (B,), (B,) -> (B, rank)."""
+        return torch.einsum("bi,bij->bj", self.W_ent[heads], self.W_rel[relations])
+
+    def tail_table(self) -> Tensor:
+        """``E``, shape (V, rank)."""
+        return self.W_ent
+
+    def score(self, triples: Tensor) -> Tensor:
+        """``sum_ij E[h, i] W_r[i, j] E[t, j]``: (N, 3) -> (N,)."""
+        h, r, t = triples.unbind(1)
+        return torch.einsum("ni,nij,nj->n", self.W_ent[h], self.W_rel[r], self.W_ent[t])

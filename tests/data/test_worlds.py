@@ -1,0 +1,300 @@
+"""Toy worlds: rule closures, splits, seeding, validation, and the ``make-data world`` command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from artifactlab.data.truth import TruthDataset
+from artifactlab.data.world_cmd import register, register_ls
+from artifactlab.data.worlds import (
+    NOUNS,
+    WORLDS,
+    FamilyTree,
+    family_facts,
+    family_world,
+    grammar_world,
+    grow_family_tree,
+    harmless,
+    siblings_world,
+    verb_pairs,
+)
+from artifactlab.errors import InputError
+
+
+def rows(ds: TruthDataset, arr: np.ndarray) -> set[tuple[str, ...]]:
+    return {tuple(ds.vocab.decode(r)) for r in arr}
+
+
+def true_facts(ds: TruthDataset) -> set[tuple[str, ...]]:
+    return rows(ds, ds.train.tuples) | rows(ds, ds.truth)
+
+
+# -- every registered world (the registry's contract) ----------------------------------------
+
+
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_contract(name, tmp_path):
+    world = WORLDS[name]
+    ds = world.build(seed=0)
+    assert ds.name == name and ds.train.n == 3 and ds.valid is None
+    train, test, truth = rows(ds, ds.train.tuples), rows(ds, ds.test), rows(ds, ds.truth)
+    assert len(train) == ds.train.N and len(test) == len(ds.test) and len(truth) == len(ds.truth)
+    assert len(test) > 0 and test <= truth and not train & truth
+    again = world.build(seed=0)
+    np.testing.assert_array_equal(ds.train.tuples, again.train.tuples)
+    np.testing.assert_array_equal(ds.truth, again.truth)
+    other = world.build(seed=1)
+    assert rows(other, other.train.tuples) != train
+    back = TruthDataset.load(ds.save(tmp_path / name))
+    assert back.vocab == ds.vocab and np.array_equal(back.truth, ds.truth)
+
+
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_defaults_are_the_builder_defaults(name):
+    world = WORLDS[name]
+    explicit = world.builder(seed=2, **world.defaults)
+    np.testing.assert_array_equal(world.build(seed=2).train.tuples, explicit.train.tuples)
+
+
+@pytest.mark.parametrize(
+    ("build", "where"),
+    [
+        (lambda: grammar_world(n_nouns=0), "grammar n_nouns"),
+        (lambda: grammar_world(n_objects=2, objects_per_context=3), "objects_per_context"),
+        (lambda: grammar_world(holdout=1.0), "grammar holdout"),
+        (lambda: grammar_world(n_nouns=1, n_verbs=1, n_objects=1, holdout=0.8), "hold out all"),
+        (lambda: siblings_world(family_size=1), "siblings family_size"),
+        (lambda: siblings_world(unrelated=1.5), "siblings unrelated"),
+        (lambda: family_world(max_children=0), "family max_children"),
+        (lambda: family_world(min_children=3, max_children=2), "family max_children"),
+        (lambda: family_world(n_generations=12, max_children=4), "people"),
+        (lambda: WORLDS["grammar"].build(n_cats=3), "no parameter 'n_cats'"),
+        (lambda: WORLDS["grammar"].build(n_nouns=2.5), "must be int"),
+        (lambda: WORLDS["family"].build(holdout=True), "must be float"),
+    ],
+)
+def test_impossible_parameters(build, where):
+    with pytest.raises(InputError, match=where):
+        build()
+
+
+# -- grammar -----------------------------------------------------------------------------------
+
+SINGULAR = {sg for sg, _ in NOUNS} | {sg for sg, _ in verb_pairs(8)}
+
+
+def test_grammar_paper_example():
+    ds = grammar_world(n_nouns=1, n_verbs=1, n_objects=1, holdout=0.5)
+    assert true_facts(ds) == {("mice", "eat", "cheese"), ("mouse", "eats", "cheese")}
+    assert rows(ds, harmless(ds)) == {("mouse", "eat", "cheese"), ("mice", "eats", "cheese")}
+    assert ds.train.N == 1 and rows(ds, ds.test) == rows(ds, ds.truth)
+
+
+def test_grammar_closure_agreement_and_meaning():
+    ds = grammar_world(seed=1, n_nouns=3, n_verbs=2, n_objects=4, objects_per_context=2)
+    facts = true_facts(ds)
+    assert len(facts) == 2 * 3 * 2 * 2 and ds.vocab.V == 2 * 3 + 2 * 2 + 4
+    assert all((s in SINGULAR) == (v in SINGULAR) for s, v, _ in facts)  # number agrees
+    lemma = {w: i for i, pair in enumerate(NOUNS[:3] + verb_pairs(2)) for w in pair}
+    meanings: dict[tuple[int, int], list[set[str]]] = {}
+    for number in (True, False):
+        for s, v, o in facts:
+            if (s in SINGULAR) == number:
+                meanings.setdefault((lemma[s], lemma[v]), [set(), set()])[number].add(o)
+    # both numbers say the same k objects for every (noun, verb) meaning pair
+    assert len(meanings) == 3 * 2 and all(sg == pl and len(sg) == 2 for pl, sg in meanings.values())
+    assert len(ds.test) == int(0.25 * 24 + 0.5) and np.array_equal(ds.test, ds.truth)
+
+
+def test_grammar_harmless_breaks_agreement_and_keeps_meaning():
+    ds = grammar_world(seed=3, n_nouns=2, n_verbs=3, n_objects=3)
+    facts, harmful = true_facts(ds), rows(ds, harmless(ds))
+    assert len(harmful) == len(facts) and not harmful & facts
+    assert all((s in SINGULAR) != (v in SINGULAR) for s, v, _ in harmful)
+    swap = {w: x for sg, pl in verb_pairs(3) for w, x in ((sg, pl), (pl, sg))}
+    assert {(s, swap[v], o) for s, v, o in harmful} == facts
+
+
+def test_harmless_needs_a_grammar_world():
+    with pytest.raises(InputError, match="no grammar-world verbs"):
+        harmless(siblings_world())
+
+
+# -- siblings ----------------------------------------------------------------------------------
+
+
+def test_siblings_paper_example():
+    ds = siblings_world(n_families=2, family_size=2, holdout=0.0)
+    assert rows(ds, ds.train.tuples) == {
+        ("Jack", "Jill", "siblings"), ("Jill", "Jack", "siblings"),
+        ("John", "Jane", "siblings"), ("Jane", "John", "siblings"),
+    }  # fmt: skip
+    assert ds.vocab.V == 5 and len(ds.truth) == 0
+    assert ("Jack", "John", "siblings") not in true_facts(ds)
+
+
+def test_siblings_closure_is_symmetric_within_families():
+    ds = siblings_world(seed=4, n_families=5, family_size=3, holdout=0.4)
+    family = {p: i // 3 for i, p in enumerate(ds.vocab.tokens[:15])}
+    facts = true_facts(ds)
+    assert len(facts) == 5 * 3 * 2 and {(b, a, r) for a, b, r in facts} == facts
+    same = {(a, b) for a in family for b in family if a != b and family[a] == family[b]}
+    assert {(a, b) for a, b, _ in facts} == same
+    artifacts = {(a, b, "siblings") for a in family for b in family if family[a] != family[b]}
+    assert not artifacts & rows(ds, ds.truth)  # the Jack-John kind is false
+    assert len(ds.test) == int(0.4 * 30 + 0.5)
+
+
+def test_siblings_unrelated_contradicts_the_artifacts():
+    ds = siblings_world(seed=0, n_families=3, family_size=2, unrelated=0.5)
+    assert ds.vocab.tokens[-2:] == ("siblings", "unrelated") and ds.vocab.V == 8
+    stated = {f for f in rows(ds, ds.train.tuples) if f[2] == "unrelated"}
+    unstated = {f for f in rows(ds, ds.truth) if f[2] == "unrelated"}
+    assert len(stated) == 12 and len(stated | unstated) == 6 * 4  # every cross-family pair
+    assert all(f[2] == "siblings" for f in rows(ds, ds.test))
+
+
+# -- family ------------------------------------------------------------------------------------
+
+#   g1 = g2            grandparents, married
+#   |      \
+#   a = s   b = t      siblings a and b, each married to an outsider
+#   |       |
+#   c       d          cousins
+TREE = FamilyTree(
+    people=("g1", "g2", "a", "b", "s", "t", "c", "d"),
+    parent_of=(("g1", "a"), ("g2", "a"), ("g1", "b"), ("g2", "b"),
+               ("a", "c"), ("s", "c"), ("b", "d"), ("t", "d")),
+    spouses=(("g1", "g2"), ("a", "s"), ("b", "t")),
+)  # fmt: skip
+HAND = """
+g1 parent_of a; g2 parent_of a; g1 parent_of b; g2 parent_of b
+a parent_of c; s parent_of c; b parent_of d; t parent_of d
+a child_of g1; a child_of g2; b child_of g1; b child_of g2
+c child_of a; c child_of s; d child_of b; d child_of t
+g1 spouse_of g2; g2 spouse_of g1; a spouse_of s; s spouse_of a; b spouse_of t; t spouse_of b
+a sibling_of b; b sibling_of a
+g1 grandparent_of c; g2 grandparent_of c; g1 grandparent_of d; g2 grandparent_of d
+c grandchild_of g1; c grandchild_of g2; d grandchild_of g1; d grandchild_of g2
+b aunt_uncle_of c; a aunt_uncle_of d; c niece_nephew_of b; d niece_nephew_of a
+c cousin_of d; d cousin_of c
+"""
+
+
+def test_family_facts_of_a_hand_built_tree():
+    expected = {tuple(f.split()) for line in HAND.strip().splitlines() for f in line.split(";")}
+    assert len(expected) == 38
+    assert family_facts(TREE) == expected
+
+
+def test_family_tree_rejects_unknown_people():
+    with pytest.raises(InputError, match="unknown person"):
+        FamilyTree(("a",), parent_of=(("a", "b"),))
+
+
+def test_grown_tree_shape():
+    tree = grow_family_tree(np.random.default_rng(0), 2, 3, 1, 2)
+    parents: dict[str, set[str]] = {}
+    for p, c in tree.parent_of:
+        parents.setdefault(c, set()).add(p)
+    couples = {frozenset(s) for s in tree.spouses}
+    assert all(frozenset(ps) in couples for ps in parents.values())  # two married parents
+    founders = set(tree.people) - set(parents)
+    assert {"p0", "p1", "p2", "p3"} <= founders  # two founding couples
+    assert tree.people == tuple(f"p{i}" for i in range(len(tree.people)))
+
+
+def test_family_world_splits_the_closure():
+    ds = family_world(seed=5, n_families=2, n_generations=3, max_children=2, holdout=0.3)
+    tree = grow_family_tree(np.random.default_rng(5), 2, 3, 1, 2)  # the same draw
+    facts = family_facts(tree)
+    assert true_facts(ds) == facts
+    assert len(ds.test) == int(0.3 * len(facts) + 0.5) and np.array_equal(ds.test, ds.truth)
+    assert ds.vocab.V == len(tree.people) + 9
+
+
+def test_family_one_generation_is_couples():
+    ds = family_world(n_families=2, n_generations=1, holdout=0.0)
+    assert true_facts(ds) == {
+        ("p0", "spouse_of", "p1"), ("p1", "spouse_of", "p0"),
+        ("p2", "spouse_of", "p3"), ("p3", "spouse_of", "p2"),
+    }  # fmt: skip
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def make_data():
+    app, sub, ls = typer.Typer(), typer.Typer(), typer.Typer()
+    register(sub)
+    register_ls(ls)
+    app.add_typer(sub, name="make-data")
+    app.add_typer(ls, name="ls")
+
+    def invoke(*args):
+        return CliRunner().invoke(app, [str(a) for a in args])
+
+    return invoke
+
+
+def test_command_writes_the_folder(make_data, tmp_path):
+    out = tmp_path / "w"
+    result = make_data("make-data", "world", "siblings", "--out", out, "--seed", "2",
+                       "-p", "n_families=3", "--param", "holdout=0.5", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    ds = TruthDataset.load(out)
+    assert (info["V"], info["train"], info["test"], info["truth"]) == (
+        ds.vocab.V, ds.train.N, len(ds.test), len(ds.truth),
+    )  # fmt: skip
+    assert (info["train"], info["test"]) == (9, 9)  # 3 families of 3: 18 facts
+    record = json.loads((out / "world.json").read_text())
+    assert record["seed"] == 2 and record["params"]["n_families"] == 3
+    assert record["params"]["family_size"] == 3 and record["provenance"]["version"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]  # no temporary folder left
+
+
+def test_command_text_and_harmless_count(make_data, tmp_path):
+    result = make_data("make-data", "world", "grammar", "--out", tmp_path / "g")
+    assert (
+        result.exit_code == 0 and "48 train, 16 test, 16 truth (G) triples, V=32" in result.stdout
+    )
+    args = ("make-data", "world", "grammar", "--out", tmp_path / "j", "--json")
+    assert json.loads(make_data(*args).stdout)["harmless"] == 64
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("dragons",), "unknown world 'dragons'"),
+        (("grammar", "-p", "n_cats=2"), "has no parameter 'n_cats'"),
+        (("grammar", "-p", "n_nouns"), "expected KEY=VALUE"),
+        (("grammar", "-p", "n_nouns=two"), "n_nouns must be an integer"),
+        (("family", "-p", "holdout=1"), "family holdout: must be in [0, 1)"),
+    ],
+)
+def test_command_bad_input(make_data, tmp_path, args, message):
+    result = make_data("make-data", "world", *args, "--out", tmp_path / "w")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_command_refuses_a_non_empty_folder(make_data, tmp_path):
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "keep.txt").write_text("x")
+    result = make_data("make-data", "world", "family", "--out", tmp_path / "w")
+    assert result.exit_code == 2 and "not empty" in result.stderr
+
+
+def test_ls_worlds(make_data):
+    lines = make_data("ls", "worlds").stdout.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["grammar", "siblings", "family"]
+    assert "n_nouns=8" in lines[0]
