@@ -69,6 +69,7 @@ def compare(
     if out.exists() and not out.is_dir():
         raise InputError(str(out), "is a file", "choose a folder for --out")
     text = sweep_yaml(data, names, seeds)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     path = out / "compare.yaml"
     path.write_text(text)
@@ -76,6 +77,8 @@ def compare(
         sweep = load_sweep(path)  # checks the data source and every model before training
     except InputError:
         path.unlink()
+        if created:
+            out.rmdir()  # nothing half-written
         raise
     backend = "processes" if workers > 1 else "local"
     with ResultsStore.open(sweep.default_store) as store:

@@ -1,0 +1,88 @@
+import csv
+import json
+
+import pytest
+
+from artifactlab.errors import InputError
+from artifactlab.experiments.compare import parse_models, summarise, sweep_yaml
+from artifactlab.experiments.compare_trial import TRUTH_COMPLETION, dataset_of
+from artifactlab.experiments.kinds import SectionError
+
+
+def test_compare_on_a_world_writes_table_plot_and_summary(cli, tmp_path):
+    out = tmp_path / "cmp"
+    res = cli(
+        "compare", "--data", "siblings", "--models", "ngram,cp,attn", "--seeds", "2",
+        "--out", out, "--workers", "1", "--quiet", "--json",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert [r["model"] for r in summary["rows"]] == ["ngram", "cp", "attn"]
+    rows = list(csv.DictReader((out / "compare.csv").open()))
+    assert len(rows) == 3 * 2
+    for row in rows:
+        n_art = int(row["n_artifacts@0.5"])
+        assert int(row["generalizations@0.5"]) + int(row["hallucinations@0.5"]) == n_art
+        assert 0 <= float(row["tail_mrr"]) <= 1
+    ngram = [r for r in rows if r["model.kind"] == "ngram"]
+    assert all(int(r["n_artifacts@0.5"]) == 0 for r in ngram)  # the perfect fit has none
+    for name in ("compare.png", "compare_summary.txt", "compare.yaml"):
+        assert (out / name).stat().st_size > 0
+    again = cli("compare", "--data", "siblings", "--models", "ngram,cp,attn", "--seeds", "2",
+                "--out", out, "--workers", "1", "--quiet", "--json")  # fmt: skip
+    assert again.exit_code == 0 and json.loads(again.stdout) == summary  # resumed, not retrained
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--data", "atlantis"), "neither a folder nor a known dataset"),
+        (("--data", "siblings", "--models", "ngram,gpt5"), "unknown model(s) gpt5"),
+        (("--data", "siblings", "--models", ","), "--models: is empty"),
+        (("--data", "siblings", "--seeds", "0"), "--seeds: must be >= 1"),
+    ],
+)
+def test_bad_compare_inputs(cli, tmp_path, args, words):
+    res = cli("compare", *args, "--out", tmp_path / "o", "--quiet")
+    assert res.exit_code == 2, res.output
+    err = res.stderr.strip()
+    assert len(err.splitlines()) == 1 and words in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_truth_completion_validation():
+    kind = TRUTH_COMPLETION
+    cfg = kind.validate({"seed": 3, "data": {"source": "grammar", "params": {"n_nouns": 4}}})
+    assert cfg["model"]["kind"] == "attn" and cfg["model"]["V"] == dataset_of(cfg).vocab.V
+    with pytest.raises(SectionError) as info:
+        kind.validate({"seed": 0, "data": {"source": "grammar", "params": {"n_noun": 4}}})
+    assert info.value.loc == ("data", "source") and "n_noun" in info.value.problem
+    with pytest.raises(SectionError) as info:
+        kind.validate({"seed": 0, "data": {"source": "nations", "params": {"x": 1}}})
+    assert "only worlds take parameters" in info.value.problem
+    with pytest.raises(SectionError):
+        kind.validate({"seed": 0, "data": {"source": "siblings"}, "model": {"kind": "lstm"}})
+
+
+def test_sweep_yaml_and_presets():
+    assert parse_models("cp, attn,cp") == ["cp", "attn"]
+    with pytest.raises(InputError):
+        parse_models("cp,foo")
+    text = sweep_yaml("family", ["attn-mlp"], seeds=2, params={"n_families": 2})
+    assert "model.mlp: true" in text and "n_families: 2" in text
+
+
+def test_summary_is_a_mean_over_seeds(tmp_path):
+    path = tmp_path / "compare.csv"
+    columns = ["model.kind", "model.mlp", "params_total", "train_accuracy", "test_accuracy",
+               "tail_mrr", "tail_hits10", "n_artifacts@0.5", "generalizations@0.5",
+               "hallucinations@0.5"]  # fmt: skip
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        writer.writerow(["attn", "True", 10, 1, 0.5, 0.2, 0.4, 10, 4, 6])
+        writer.writerow(["attn", "True", 10, 1, 0.7, 0.4, 0.6, 20, 6, 14])
+        writer.writerow(["cp", "", 5, 1, 0.1, 0.1, 0.2, 3, 1, 2])
+    rows = {r["model"]: r for r in summarise(path)["rows"]}
+    assert rows["attn-mlp"]["seeds"] == 2 and rows["attn-mlp"]["test_accuracy"] == 0.6
+    assert rows["attn-mlp"]["hallucinations@0.5"] == 10 and rows["cp"]["tail_mrr"] == 0.1
