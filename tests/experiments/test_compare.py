@@ -86,3 +86,20 @@ def test_summary_is_a_mean_over_seeds(tmp_path):
     rows = {r["model"]: r for r in summarise(path)["rows"]}
     assert rows["attn-mlp"]["seeds"] == 2 and rows["attn-mlp"]["test_accuracy"] == 0.6
     assert rows["attn-mlp"]["hallucinations@0.5"] == 10 and rows["cp"]["tail_mrr"] == 0.1
+
+
+def test_grammar_counts_harmless_artifacts_among_the_hallucinations(cli, tmp_path):
+    from artifactlab.data.worlds import WORLDS, harmless
+
+    out = tmp_path / "g"
+    res = cli("compare", "--data", "grammar", "--models", "attn", "--seeds", "1",
+              "--out", out, "--workers", "1", "--quiet")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    row = next(csv.DictReader((out / "compare.csv").open()))
+    n_harmless = int(row["harmless@0.5"])
+    assert 0 <= n_harmless <= int(row["hallucinations@0.5"])
+    assert n_harmless <= len(harmless(WORLDS["grammar"].build(seed=0)))
+    assert "of which harmless" in (out / "compare_summary.txt").read_text()
+    siblings = cli("compare", "--data", "siblings", "--models", "ngram", "--seeds", "1",
+                   "--out", tmp_path / "s", "--workers", "1", "--quiet")  # fmt: skip
+    assert siblings.exit_code == 0 and "harmless" not in siblings.stdout.splitlines()[0]

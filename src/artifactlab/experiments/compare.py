@@ -49,6 +49,7 @@ COLUMNS = (
     ("n_artifacts@0.5", "artifacts"),
     ("generalizations@0.5", "generalizations"),
     ("hallucinations@0.5", "hallucinations"),
+    ("harmless@0.5", "of which harmless"),
 )
 
 
@@ -96,22 +97,24 @@ def summarise(csv_path: Path) -> dict:
     for label, group in by_model.items():
         entry: dict = {"model": label, "seeds": len(group)}
         for column, _ in COLUMNS:
-            values = [float(r[column]) for r in group if r.get(column) not in (None, "")]
+            values = [float(r[column]) for r in group if r.get(column) not in (None, "", "nan")]
             entry[column] = float(np.mean(values)) if values else float("nan")
         rows.append(entry)
     return {"rows": rows, "text": _text(rows)}
 
 
 def _text(rows: list[dict]) -> str:
-    header = ["model", "seeds", *(h for _, h in COLUMNS)]
+    # a column no model has a value for (harmless artifacts outside grammar) is left out
+    columns = [(c, h) for c, h in COLUMNS if any(not np.isnan(r[c]) for r in rows)]
+    header = ["model", "seeds", *(h for _, h in columns)]
     lines = [" | ".join(header), " | ".join("---" for _ in header)]
     for row in rows:
         cells = [row["model"], str(row["seeds"])]
-        for column, _ in COLUMNS:
+        for column, _ in columns:
             value = row[column]
             cells.append(
                 f"{value:,.0f}"
-                if column.startswith(("n_", "gen", "hal", "par"))
+                if column.startswith(("n_", "gen", "hal", "harm", "par"))
                 else f"{value:.3f}"
             )
         lines.append(" | ".join(cells))

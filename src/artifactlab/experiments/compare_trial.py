@@ -28,9 +28,11 @@ import json
 import time
 import traceback
 from dataclasses import dataclass, field
+from math import nan
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import ConfigDict, with_config
 
 from artifactlab.data.kg import KNOWLEDGE_GRAPHS, entity_ids, known_triples, load_kg
@@ -52,8 +54,9 @@ from artifactlab.experiments.toy_trial import (
 from artifactlab.models import MODELS
 from artifactlab.tensor import DataTensor
 from artifactlab.tensor.completion import evaluate_completion
+from artifactlab.tensor.data_tensor import encode
 from artifactlab.tensor.linkpred import filtered_ranks, link_prediction_metrics
-from artifactlab.tensor.truth import judge
+from artifactlab.tensor.truth import judge, scores_of
 from artifactlab.train import TrainConfig, can_batch, train_batched
 from artifactlab.train.fit import fit_model
 
@@ -176,12 +179,26 @@ def _judge(cfg: dict, model: Any, ds: TruthDataset) -> dict[str, Any]:
         lp = link_prediction_metrics(ranks)
         # no "@" in these names: "name@x" is reserved for per-tau metrics
         metrics |= {"tail_mrr": lp["mrr"]} | {f"tail_hits{k}": lp[f"hits@{k}"] for k in (1, 3, 10)}
+    harmless = _harmless_probs(cfg, model, ds, D)
     for tau in taus:
+        # artifacts the world calls harmless (grammar: agreement broken, meaning kept); these
+        # are among the hallucinations; nan where the world has no such notion
+        metrics[f"harmless@{tau:g}"] = int((harmless > tau).sum()) if harmless is not None else nan
         metrics[f"n_artifacts@{tau:g}"] = rep.n_artifacts[tau]
         metrics[f"generalizations@{tau:g}"] = truth.generalizations[tau]
         metrics[f"hallucinations@{tau:g}"] = truth.hallucinations[tau]
         metrics[f"recall@{tau:g}"] = truth.recall[tau]
     return metrics
+
+
+def _harmless_probs(cfg: dict, model: Any, ds: TruthDataset, D: DataTensor) -> np.ndarray | None:
+    """``p`` of each harmless sentence outside the training data, for worlds that define them."""
+    world = WORLDS.get(cfg["data"]["source"])
+    if world is None or world.harmless is None:
+        return None
+    sentences = np.asarray(world.harmless(ds), dtype=np.int64).reshape(-1, D.n)
+    sentences = sentences[~np.isin(encode(sentences, D.V), D.keys())]
+    return scores_of(model.next_token_fn(), sentences)[:, 0].numpy() if len(sentences) else None
 
 
 TRUTH_COMPLETION = TrialKind(
@@ -204,6 +221,7 @@ TRUTH_COMPLETION = TrialKind(
         "tail_hits1",
         "tail_hits3",
         "tail_hits10",
+        "harmless@tau",
         "n_artifacts@tau",
         "generalizations@tau",
         "hallucinations@tau",
