@@ -230,3 +230,25 @@ def test_ls_trials_lists_the_registered_trial_kinds(cli):
     res = cli("ls", "trials")
     assert res.exit_code == 0
     assert [line.split("\t")[0] for line in res.stdout.splitlines()] == list(TRIAL_KINDS)
+
+
+@pytest.mark.parametrize("name", ["ngram", "cp", "distmult", "rescal", "complex"])
+def test_train_any_registered_model(cli, tmp_path, name):
+    data = tmp_path / "t.txt"
+    data.write_text("a r b\nb r c\nc s a\n")
+    res = cli("train", "--data", data, "--out", tmp_path / name, "--model", name, "--rank", 4,
+              "--quiet", "--json")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["accuracy"] == 1.0
+    config = json.loads((tmp_path / name / "config.json").read_text())
+    assert config["model_name"] == name
+    counted = cli("artifacts", tmp_path / name, "--quiet", "--json")
+    assert counted.exit_code == 0 and json.loads(counted.stdout)["n_train"] == 3
+
+
+def test_train_unknown_model(cli, tmp_path):
+    data = tmp_path / "t.txt"
+    data.write_text("a r b\n")
+    res = cli("train", "--data", data, "--out", tmp_path / "x", "--model", "lstm")
+    assert_user_error(res, "--model", "unknown model 'lstm'")
+    assert not (tmp_path / "x").exists()

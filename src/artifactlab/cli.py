@@ -85,7 +85,12 @@ def _parse_ranges(text: str) -> tuple[int, int, int]:
 def train(
     data: Annotated[Path, typer.Option("--data", help="Tuple file: one tuple per line.")],
     out: Annotated[Path, typer.Option("--out", help="Run folder to create.")],
-    d_model: Annotated[int, typer.Option(help="Residual width.")] = 64,
+    model_name: Annotated[
+        str, typer.Option("--model", help="A registered model (artifactlab ls models).")
+    ] = "attn",
+    rank: Annotated[int, typer.Option(help="Rank of cp/distmult/rescal/complex.")] = 32,
+    smoothing: Annotated[float, typer.Option(help="Additive smoothing of ngram.")] = 0.0,
+    d_model: Annotated[int, typer.Option(help="Residual width (attn).")] = 64,
     n_layers: Annotated[int, typer.Option(help="Attention layers.")] = 1,
     n_heads: Annotated[int, typer.Option(help="Heads per layer.")] = 4,
     d_head_qk: Annotated[
@@ -117,33 +122,29 @@ def train(
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
-    """Train a toy transformer on a tuple file and write a run folder."""
+    """Train a model (the toy transformer by default) on a tuple file; write a run folder."""
     from artifactlab.data import load_tuples
-    from artifactlab.models import ToyTransformer, ToyTransformerConfig
+    from artifactlab.models import MODELS
     from artifactlab.progress import progress_bar
     from artifactlab.runs import save_run
-    from artifactlab.train import TrainConfig
-    from artifactlab.train import train as train_model
+    from artifactlab.train import TrainConfig, fit_model
 
     if out.exists() and any(out.iterdir()):
         raise InputError(str(out), "already exists and is not empty", "choose a new --out folder")
     ds = load_tuples(data)
     if ds.n < 2:
         raise InputError(str(data), "tuples need at least 2 tokens (a context and a next token)")
-    cfg = ToyTransformerConfig(
-        V=ds.vocab.V,
-        n_ctx=ds.n,
-        d_model=d_model,
-        n_layers=n_layers,
-        n_heads=n_heads,
-        d_head_qk=d_head_qk,
-        d_head_vo=d_head_vo,
-        mlp=mlp,
-        d_mlp=d_mlp,
-        layer_norm=layer_norm,
-        bias=bias,
-        positional=positional,
-    )
+    if model_name not in MODELS:
+        raise InputError("--model", f"unknown model {model_name!r}", f"choose {', '.join(MODELS)}")
+    options = {  # each model's own options; the transformer's come from its many flags
+        "attn": dict(
+            d_model=d_model, n_layers=n_layers, n_heads=n_heads, d_head_qk=d_head_qk,
+            d_head_vo=d_head_vo, mlp=mlp, d_mlp=d_mlp, layer_norm=layer_norm, bias=bias,
+            positional=positional,
+        ),
+        "ngram": {"smoothing": smoothing},
+    }.get(model_name, {"rank": rank})  # fmt: skip
+    cfg = MODELS[model_name][0](V=ds.vocab.V, n_ctx=ds.n, **options)
     tcfg = TrainConfig(
         mode=mode,
         lr=lr,
@@ -153,7 +154,7 @@ def train(
         stop_at_accuracy=stop_at_accuracy,
         seed=seed,
     )
-    model = ToyTransformer(cfg, seed=seed)
+    model = MODELS[model_name][1](cfg, seed=seed)
     with progress_bar(tcfg.max_steps, "training", quiet) as advance:
         last = [0]
 
@@ -161,8 +162,10 @@ def train(
             advance(step - last[0])
             last[0] = step
 
-        result = train_model(model, ds.tuples, tcfg, progress=report)
-    save_run(out, model, ds, tcfg, result, seed=seed, extra={"data": str(data)})
+        result = fit_model(model, ds.tuples, tcfg, progress=report)
+    save_run(
+        out, model, ds, tcfg, result, seed=seed, model_name=model_name, extra={"data": str(data)}
+    )
     info = {
         "out": str(out),
         "n_non_embedding_params": model.n_non_embedding_params(),
