@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import platform
 import resource
@@ -29,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from _common import write_result
 
 from artifactlab.data import random_triples
 from artifactlab.models import ToyTransformer, ToyTransformerConfig
@@ -188,12 +188,8 @@ def main(argv: list[str] | None = None) -> None:
         "per_run_ratios": ratios,
         "check": check,
         "table_markdown": table,
-        "total_seconds": time.perf_counter() - started,
-        "load_average_at_end": os.getloadavg(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
-    print(f"\nwrote {args.out} ({result['total_seconds']:.0f} s in all)", file=sys.stderr)
+    write_result(args.out, result, started)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ import time
 from pathlib import Path
 
 import psutil
+from _common import write_result
 
 METHODS = ("artifactlab", "naive", "transformer_lens")
 LABELS = {
@@ -545,12 +546,8 @@ def run_parent(args: argparse.Namespace) -> None:
         },
         "rows": rows,
         "table_markdown": table,
-        "total_seconds": time.perf_counter() - started,
-        "load_average_at_end": os.getloadavg(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
-    print(f"\nwrote {args.out} ({result['total_seconds']:.0f} s in all)", file=sys.stderr)
+    write_result(args.out, result, started)
 
 
 def main(argv: list[str] | None = None) -> None:

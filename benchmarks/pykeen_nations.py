@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
 import os
 import platform
@@ -48,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import pykeen
 import torch
+from _common import write_result
 from pykeen.datasets import Nations
 from pykeen.evaluation import RankBasedEvaluator
 from pykeen.evaluation.evaluator import create_sparse_positive_filter_, filter_scores_
@@ -388,12 +388,8 @@ def main(argv: list[str] | None = None) -> None:
         "machine": info,
         "results": results,
         "table_markdown": table,
-        "total_seconds": time.perf_counter() - started,
-        "load_average_at_end": os.getloadavg(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, default=str))
-    print(f"\nwrote {args.out} ({result['total_seconds']:.0f} s in all)", file=sys.stderr)
+    write_result(args.out, result, started)
 
 
 if __name__ == "__main__":

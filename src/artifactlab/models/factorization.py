@@ -27,6 +27,7 @@ torch.Size([1, 5])
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -74,7 +75,7 @@ class FactorizationConfig:
         return asdict(self)
 
 
-class TripleFactorization(nn.Module):
+class TripleFactorization(nn.Module, abc.ABC):
     """Base class: logits are ``query(h, r) @ tail_table().T``.
 
     Subclasses create their parameters, then call :meth:`_init_weights`, and define
@@ -99,17 +100,17 @@ class TripleFactorization(nn.Module):
             for name, p in self.named_parameters():
                 p.copy_(torch.randn(p.shape, generator=gen) * std[name])
 
+    @abc.abstractmethod
     def query(self, heads: Tensor, relations: Tensor) -> Tensor:
         """Query vectors of contexts: heads (B,), relations (B,) -> (B, k)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def tail_table(self) -> Tensor:
         """The vector of every candidate tail, shape (V, k)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def score(self, triples: Tensor) -> Tensor:
         """The score's formula, one triple at a time: (B, 3) -> (B,). Slow; a test oracle."""
-        raise NotImplementedError
 
     def n_non_embedding_params(self) -> int:
         """Every parameter.
