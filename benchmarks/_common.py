@@ -1,11 +1,25 @@
-"""What every benchmark script does at the end: write its result record as JSON."""
+"""What the benchmark scripts share: run options, and writing the result record as JSON."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+
+def add_run_options(parser: argparse.ArgumentParser, name: str) -> None:
+    """``--threads``, ``--repeat`` (interleaved runs, best time kept) and ``--out``."""
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each; best time")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / f"artifactlab_{name}.json",
+        help="results JSON (default: in the system temp folder)",
+    )
 
 
 def write_result(out: Path, result: dict, started: float) -> None:

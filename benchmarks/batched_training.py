@@ -22,13 +22,12 @@ import os
 import platform
 import resource
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
-from _common import write_result
+from _common import add_run_options, write_result
 
 from artifactlab.data import random_triples
 from artifactlab.models import ToyTransformer, ToyTransformerConfig
@@ -49,14 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=PAPER_TRAINING.max_steps, help="max_steps")
     p.add_argument("--lr", type=float, default=PAPER_TRAINING.lr)
     p.add_argument("--loss-tol", type=float, default=PAPER_TRAINING.loss_tol)
-    p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
-    p.add_argument("--repeat", type=int, default=3, help="interleaved runs of each; best time")
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "artifactlab_batched_training.json",
-        help="results JSON (default: in the system temp folder)",
-    )
+    add_run_options(p, "batched_training")
     return p
 
 

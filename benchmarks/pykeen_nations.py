@@ -38,7 +38,6 @@ import os
 import platform
 import resource
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -47,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pykeen
 import torch
-from _common import write_result
+from _common import add_run_options, write_result
 from pykeen.datasets import Nations
 from pykeen.evaluation import RankBasedEvaluator
 from pykeen.evaluation.evaluator import create_sparse_positive_filter_, filter_scores_
@@ -79,14 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="PyKEEN's (h, r) pairs per update")
     p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate, both sides")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
-    p.add_argument("--repeat", type=int, default=3, help="interleaved runs of each; best time")
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "artifactlab_pykeen_nations.json",
-        help="results JSON (default: in the system temp folder)",
-    )
+    add_run_options(p, "pykeen_nations")
     return p
 
 
