@@ -239,6 +239,29 @@ def test_rescal_with_diagonal_relations_is_distmult():
         torch.testing.assert_close(rescal.score(triples), distmult.score(triples))
 
 
+def test_rescal_grouped_query_matches_the_gather():
+    # query() groups contexts by relation; the reference gathers one matrix per context
+    model = RESCAL(FactorizationConfig(V=11, rank=4), seed=2).double()
+    gen = torch.Generator().manual_seed(0)
+    heads, rels = (
+        torch.randint(0, 11, (200,), generator=gen),
+        torch.randint(0, 11, (200,), generator=gen),
+    )
+    weights = torch.randn(200, 4, generator=gen, dtype=torch.float64)
+    grads = []
+    for fn in (
+        model.query,
+        lambda h, r: torch.einsum("bi,bij->bj", model.W_ent[h], model.W_rel[r]),
+    ):
+        model.zero_grad()
+        q = fn(heads, rels)
+        (q * weights).sum().backward()
+        grads.append((q.detach(), model.W_ent.grad.clone(), model.W_rel.grad.clone()))
+    for fast, ref in zip(*grads, strict=True):
+        torch.testing.assert_close(fast, ref)
+    assert model.query(heads[:0], rels[:0]).shape == (0, 4)
+
+
 @pytest.mark.parametrize(
     "cls,expected",
     [(CP, 3 * 7 * 4), (DistMult, 2 * 7 * 4), (RESCAL, 7 * 4 + 7 * 4 * 4), (ComplEx, 4 * 7 * 4)],

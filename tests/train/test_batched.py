@@ -254,3 +254,21 @@ def test_cannot_batch():
 
 def test_nothing_to_train():
     assert train_batched([], [], []) == []
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["same-data", "own-data"])
+@pytest.mark.parametrize("name", ["cp", "distmult", "rescal", "complex"])
+def test_factorizations_match_sequential(name, shared):
+    # same data: vmap reads one unbatched copy, and RESCAL groups its contexts by relation;
+    # own data: the batched gather path
+    from artifactlab.models import MODELS
+
+    config_cls, model_cls = MODELS[name]
+    models = [model_cls(config_cls(V=9, rank=3), seed=s).double() for s in range(3)]
+    datasets = [random_triples(V=9, N=30, seed=0 if shared else s).tuples for s in range(3)]
+    cfgs = [
+        TrainConfig(lr=0.05, max_steps=40, loss_tol=None, log_every=10, seed=s) for s in range(3)
+    ]
+    models_s, results_s = sequential(models, datasets, cfgs)
+    results = train_batched(models, datasets, cfgs)
+    assert_same_training(models, results, models_s, results_s)

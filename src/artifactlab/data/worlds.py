@@ -10,7 +10,7 @@ An artifact in ``G`` is a generalization, any other a hallucination (closed worl
   under the closed world but harmless (:func:`harmless` lists them).
 - ``siblings``: the paper's example (4), ``Jack Jill siblings``; the same-shaped
   artifacts (``Jack John siblings``) are false.
-- ``family``: a generated family tree with its kinship closure (:func:`family_facts`).
+- ``family``: a generated family tree with its kinship closure (:mod:`artifactlab.data.family`).
 
 :data:`WORLDS` names them for the command line.
 
@@ -26,19 +26,16 @@ Example
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
 import numpy as np
 
+from artifactlab.data.family import family_world
 from artifactlab.data.truth import TruthDataset
-from artifactlab.data.tuples import TupleDataset, Vocabulary
-from artifactlab.errors import InputError
-
-Fact = tuple[str, str, str]
-Pairs = set[tuple[str, str]]
+from artifactlab.data.world_kit import Fact, draw, hold_out, require, world_dataset
 
 # singular/plural forms; past the end of a list, names are made up (noun12 / noun12s ...)
 NOUNS = [tuple(w.split("/")) for w in (
@@ -50,7 +47,6 @@ VERBS = [tuple(w.split("/")) for w in (
 OBJECTS = "cheese bread grass fish corn apples carrots seeds honey milk nuts berries".split()
 NAMES = ("Jack Jill John Jane Tom Tina Sam Sara Ben Bella Max Mia Leo Lily Dan Diana Paul Paula "
          "Carl Clara Hugo Hana Ivan Iris").split()  # fmt: skip
-MAX_PEOPLE = 20_000  # the family tree doubles and more per generation: refuse a runaway size
 
 
 def _first(names: Sequence, k: int, make: Callable[[int], Any]) -> list:
@@ -67,48 +63,6 @@ def person_names(k: int) -> list[str]:
     """``k`` distinct first names: the list, then the list again with a number (Jack2 ...)."""
     return [NAMES[i % len(NAMES)] + (str(i // len(NAMES) + 1) if i >= len(NAMES) else "")
             for i in range(k)]  # fmt: skip
-
-
-def _require(ok: bool, where: str, problem: str, hint: str = "") -> None:
-    if not ok:
-        raise InputError(where, problem, hint)
-
-
-def _draw(facts: Sequence[Fact], k: int, rng: np.random.Generator) -> tuple[list, list]:
-    """``k`` facts drawn uniformly without replacement: (the rest, the drawn), in input order."""
-    drawn = set(rng.choice(len(facts), size=k, replace=False).tolist())
-    rest = [f for i, f in enumerate(facts) if i not in drawn]
-    return rest, [f for i, f in enumerate(facts) if i in drawn]
-
-
-def _split(
-    world: str, facts: Sequence[Fact], holdout: float, rng: np.random.Generator
-) -> tuple[list[Fact], list[Fact]]:
-    """Hold out ``holdout * len(facts)`` facts (rounded half up), drawn uniformly; (train, held)."""
-    _require(0 <= holdout < 1, f"{world} holdout", f"must be in [0, 1), got {holdout}")
-    n_held = int(holdout * len(facts) + 0.5)
-    _require(
-        n_held < len(facts),
-        f"{world} holdout",
-        f"{holdout} would hold out all {len(facts)} true facts",
-        "lower holdout or make the world bigger",
-    )
-    return _draw(facts, n_held, rng)
-
-
-def _dataset(
-    name: str, tokens: Sequence[str], train: Iterable[Fact], test: Iterable[Fact],
-    truth: Iterable[Fact],
-) -> TruthDataset:  # fmt: skip
-    """Encode sorted, distinct splits over the world's whole token set (ids in ``tokens`` order)."""
-    vocab = Vocabulary(tuple(tokens))
-    index = vocab.index
-
-    def encode(facts: Iterable[Fact]) -> np.ndarray:
-        rows = sorted({tuple(index[t] for t in f) for f in facts})
-        return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
-
-    return TruthDataset(name, TupleDataset(vocab, encode(train)), encode(test), encode(truth))
 
 
 def grammar_world(
@@ -151,8 +105,8 @@ def grammar_world(
     """
     for key, value in (("n_nouns", n_nouns), ("n_verbs", n_verbs), ("n_objects", n_objects),
                        ("objects_per_context", objects_per_context)):  # fmt: skip
-        _require(value >= 1, f"grammar {key}", f"must be >= 1, got {value}")
-    _require(
+        require(value >= 1, f"grammar {key}", f"must be >= 1, got {value}")
+    require(
         objects_per_context <= n_objects,
         "grammar objects_per_context",
         f"{objects_per_context} exceeds n_objects={n_objects}",
@@ -166,9 +120,9 @@ def grammar_world(
         # k distinct objects per meaning pair: the first k of a random permutation
         for o in sorted(rng.permutation(n_objects)[:objects_per_context].tolist()):
             facts += [(noun[0], verb[0], objs[o]), (noun[1], verb[1], objs[o])]
-    train, held = _split("grammar", facts, holdout, rng)
+    train, held = hold_out("grammar", facts, holdout, rng)
     tokens = [w for pair in nouns + verbs for w in pair] + objs
-    return _dataset("grammar", tokens, train, held, held)
+    return world_dataset("grammar", tokens, train, held, held)
 
 
 def harmless(ds: TruthDataset) -> np.ndarray:
@@ -201,7 +155,7 @@ def harmless(ds: TruthDataset) -> np.ndarray:
             swap[index[sg]], swap[index[pl]] = index[pl], index[sg]
     true = np.concatenate([ds.train.tuples, ds.truth])
     rows = [(s, swap[v], o) for s, v, o in true.tolist() if v in swap]
-    _require(bool(rows), ds.name, "has no grammar-world verbs", "build it with grammar_world")
+    require(bool(rows), ds.name, "has no grammar-world verbs", "build it with grammar_world")
     return np.asarray(list(dict.fromkeys(rows)), dtype=np.int64).reshape(-1, 3)
 
 
@@ -248,197 +202,21 @@ def siblings_world(
         Triples (person, person, relation); ``V = n_families * family_size + 1`` (+1 with
         ``unrelated``).
     """
-    _require(n_families >= 1, "siblings n_families", f"must be >= 1, got {n_families}")
-    _require(family_size >= 2, "siblings family_size", f"must be >= 2, got {family_size}")
-    _require(0 <= unrelated <= 1, "siblings unrelated", f"must be in [0, 1], got {unrelated}")
+    require(n_families >= 1, "siblings n_families", f"must be >= 1, got {n_families}")
+    require(family_size >= 2, "siblings family_size", f"must be >= 2, got {family_size}")
+    require(0 <= unrelated <= 1, "siblings unrelated", f"must be in [0, 1], got {unrelated}")
     rng = np.random.default_rng(seed)
     people = person_names(n_families * family_size)
     family = {p: i // family_size for i, p in enumerate(people)}
     pairs = [(a, b) for a, b in product(people, people) if a != b]
     facts = [(a, b, "siblings") for a, b in pairs if family[a] == family[b]]
-    train, held = _split("siblings", facts, holdout, rng)
+    train, held = hold_out("siblings", facts, holdout, rng)
     if unrelated == 0:
-        return _dataset("siblings", [*people, "siblings"], train, held, held)
+        return world_dataset("siblings", [*people, "siblings"], train, held, held)
     cross = [(a, b, "unrelated") for a, b in pairs if family[a] != family[b]]
-    unstated, stated = _draw(cross, int(unrelated * len(cross) + 0.5), rng)
+    unstated, stated = draw(cross, int(unrelated * len(cross) + 0.5), rng)
     tokens = [*people, "siblings", "unrelated"]
-    return _dataset("siblings", tokens, train + stated, held, held + unstated)
-
-
-@dataclass(frozen=True)
-class FamilyTree:
-    """People, marriages and parenthood: the facts the family world's rules start from.
-
-    Attributes
-    ----------
-    people : tuple of str
-        Everyone, in the order of their tokens.
-    parent_of : tuple of (str, str)
-        ``(parent, child)`` edges.
-    spouses : tuple of (str, str)
-        Married couples, each once.
-    """
-
-    people: tuple[str, ...]
-    parent_of: tuple[tuple[str, str], ...]
-    spouses: tuple[tuple[str, str], ...] = ()
-
-    def __post_init__(self) -> None:
-        named = set(self.people)
-        for a, b in (*self.parent_of, *self.spouses):
-            _require({a, b} <= named, "family tree", f"({a}, {b}) names an unknown person")
-
-
-def _inverse(pairs: Pairs) -> Pairs:
-    return {(b, a) for a, b in pairs}
-
-
-def _compose(first: Pairs, second: Pairs) -> Pairs:
-    """``(a, c)`` with ``(a, b)`` in ``first`` and ``(b, c)`` in ``second``, ``a != c``."""
-    by_head: dict[str, set[str]] = {}
-    for b, c in second:
-        by_head.setdefault(b, set()).add(c)
-    return {(a, c) for a, b in first for c in by_head.get(b, ()) if a != c}
-
-
-def _siblings(parent: Pairs) -> Pairs:
-    # a shared parent makes siblings (half-siblings included)
-    return _compose(_inverse(parent), parent)
-
-
-def _cousins(parent: Pairs) -> Pairs:
-    # a parent's sibling's child, unless also a sibling (possible in hand-built trees)
-    return _compose(_compose(_inverse(parent), _siblings(parent)), parent) - _siblings(parent)
-
-
-# relation -> rule over the tree; every rule returns (head, tail) pairs of people
-RULES: dict[str, Callable[[FamilyTree], Pairs]] = {
-    "parent_of": lambda t: set(t.parent_of),
-    "child_of": lambda t: _inverse(set(t.parent_of)),
-    "spouse_of": lambda t: set(t.spouses) | _inverse(set(t.spouses)),
-    "sibling_of": lambda t: _siblings(set(t.parent_of)),
-    "grandparent_of": lambda t: _compose(set(t.parent_of), set(t.parent_of)),
-    "grandchild_of": lambda t: _inverse(_compose(set(t.parent_of), set(t.parent_of))),
-    "aunt_uncle_of": lambda t: _compose(_siblings(set(t.parent_of)), set(t.parent_of)),
-    "niece_nephew_of": lambda t: _inverse(_compose(_siblings(set(t.parent_of)), set(t.parent_of))),
-    "cousin_of": lambda t: _cousins(set(t.parent_of)),
-}
-
-
-def family_facts(tree: FamilyTree) -> set[Fact]:
-    """Every true ``(head, relation, tail)`` fact of a family tree, by the rules in :data:`RULES`.
-
-    Kinship is by blood only (an aunt by marriage is not an ``aunt_uncle_of``); siblings
-    share a parent; cousins are children of siblings; ``spouse_of`` and the inverse
-    relations (``child_of``, ``grandchild_of``, ``niece_nephew_of``) are stated both ways.
-
-    Examples
-    --------
-    >>> tree = FamilyTree(("a", "b", "c"), parent_of=(("a", "b"), ("b", "c")))
-    >>> sorted(f for f in family_facts(tree) if f[1] == "grandparent_of")
-    [('a', 'grandparent_of', 'c')]
-    """
-    return {(h, rel, t) for rel, rule in RULES.items() for h, t in rule(tree)}
-
-
-def _max_people(n_families: int, n_generations: int, max_children: int) -> int:
-    """The most people :func:`grow_family_tree` can make (every couple with the most children)."""
-    couples, people = n_families, 2 * n_families
-    for generation in range(1, n_generations):
-        children = couples * max_children
-        married = generation < n_generations - 1
-        people += 2 * children if married else children
-        couples = children
-    return people
-
-
-def grow_family_tree(
-    rng: np.random.Generator, n_families: int, n_generations: int, min_children: int,
-    max_children: int,
-) -> FamilyTree:  # fmt: skip
-    """Founding couples, then per couple ``U{min..max}`` children, each married to a newcomer.
-
-    Everyone is named ``p0, p1, ...`` in order of appearance (generation by generation).
-    Spouses marry in from outside the tree, so families never merge and no one marries kin;
-    the last generation stays unmarried.
-    """
-    people: list[str] = []
-
-    def new() -> str:
-        people.append(f"p{len(people)}")
-        return people[-1]
-
-    couples = [(new(), new()) for _ in range(n_families)]
-    parent_of: list[tuple[str, str]] = []
-    spouses = list(couples)
-    for generation in range(1, n_generations):
-        children = []
-        for a, b in couples:
-            for _ in range(int(rng.integers(min_children, max_children + 1))):
-                children.append(new())
-                parent_of += [(a, children[-1]), (b, children[-1])]
-        couples = [(c, new()) for c in children] if generation < n_generations - 1 else []
-        spouses += couples
-    return FamilyTree(tuple(people), tuple(parent_of), tuple(spouses))
-
-
-def family_world(
-    seed: int = 0,
-    n_families: int = 4,
-    n_generations: int = 3,
-    min_children: int = 1,
-    max_children: int = 3,
-    holdout: float = 0.2,
-) -> TruthDataset:
-    """A generated family tree and its kinship facts, a fraction held out.
-
-    The tree comes from :func:`grow_family_tree` (seeded); every fact its rules imply is
-    computed by :func:`family_facts` (relations: ``parent_of``, ``child_of``,
-    ``spouse_of``, ``sibling_of``, ``grandparent_of``, ``grandchild_of``,
-    ``aunt_uncle_of``, ``niece_nephew_of``, ``cousin_of``). ``holdout * #facts`` facts
-    (rounded half up), drawn uniformly, are held out: they are ``test`` and ``truth`` (G),
-    since every true fact is in training or held out. A completion generalizes when it infers a
-    held-out fact (a ``grandparent_of`` from two ``parent_of``), and hallucinates when it
-    invents a false one (a ``sibling_of`` between cousins).
-
-    Parameters
-    ----------
-    seed : int
-        Seed of the tree and of the held-out draw.
-    n_families : int
-        Founding couples (independent trees).
-    n_generations : int
-        Generations, founders included; 1 gives only married couples.
-    min_children, max_children : int
-        Children per couple, drawn uniformly in ``[min_children, max_children]``.
-    holdout : float
-        Fraction of the true facts held out of training, in [0, 1).
-
-    Returns
-    -------
-    TruthDataset
-        Triples (person, relation, person) over people ``p0..`` and the relations.
-    """
-    _require(n_families >= 1, "family n_families", f"must be >= 1, got {n_families}")
-    _require(n_generations >= 1, "family n_generations", f"must be >= 1, got {n_generations}")
-    _require(min_children >= 0, "family min_children", f"must be >= 0, got {min_children}")
-    _require(
-        max_children >= max(1, min_children),
-        "family max_children",
-        f"must be >= 1 and >= min_children={min_children}, got {max_children}",
-    )
-    most = _max_people(n_families, n_generations, max_children)
-    _require(
-        most <= MAX_PEOPLE,
-        "family",
-        f"the tree could reach {most} people, more than {MAX_PEOPLE}",
-        "lower n_families, n_generations or max_children",
-    )
-    rng = np.random.default_rng(seed)
-    tree = grow_family_tree(rng, n_families, n_generations, min_children, max_children)
-    facts = sorted(family_facts(tree), key=lambda f: (int(f[0][1:]), f[1], int(f[2][1:])))
-    train, held = _split("family", facts, holdout, rng)
-    return _dataset("family", [*tree.people, *RULES], train, held, held)
+    return world_dataset("siblings", tokens, train + stated, held, held + unstated)
 
 
 @dataclass(frozen=True)
@@ -475,11 +253,11 @@ class World:
             An unknown parameter, a value of the wrong type, or an impossible size.
         """
         for key, value in params.items():
-            _require(key in self.defaults, f"world {self.name}", f"has no parameter {key!r}",
+            require(key in self.defaults, f"world {self.name}", f"has no parameter {key!r}",
                      f"known: {', '.join(self.defaults)}")  # fmt: skip
             want = type(self.defaults[key])
             ok = isinstance(value, int) if want is int else isinstance(value, int | float)
-            _require(ok and not isinstance(value, bool), f"{self.name} {key}",
+            require(ok and not isinstance(value, bool), f"{self.name} {key}",
                      f"must be {want.__name__}, got {value!r}")  # fmt: skip
         return self.builder(seed=seed, **{**self.defaults, **params})
 

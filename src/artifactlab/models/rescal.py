@@ -20,6 +20,8 @@ from torch import Tensor, nn
 
 from artifactlab.models.factorization import FactorizationConfig, TripleFactorization
 
+_is_batched = torch._C._functorch.is_batchedtensor  # no public test for a vmapped tensor
+
 
 class RESCAL(TripleFactorization):
     """Bilinear model with a full matrix per relation.
@@ -41,8 +43,20 @@ class RESCAL(TripleFactorization):
         self._init_weights(seed, {"W_ent": cfg.rank ** (-1 / 4), "W_rel": cfg.rank ** (-1 / 2)})
 
     def query(self, heads: Tensor, relations: Tensor) -> Tensor:
-        """``e_h^T W_r``: (B,), (B,) -> (B, rank)."""
-        return torch.einsum("bi,bij->bj", self.W_ent[heads], self.W_rel[relations])
+        """``e_h^T W_r``: (B,), (B,) -> (B, rank).
+
+        Contexts are grouped by relation, one ``(n_r, rank) @ (rank, rank)`` product per
+        relation present: gathering a (rank, rank) matrix per context (and scattering
+        its gradient back) costs about five times more on a CPU. Under ``torch.func.vmap``
+        with batched contexts the groups cannot be formed, and the gather is used.
+        """
+        if _is_batched(relations) or relations.numel() == 0:
+            return torch.einsum("bi,bij->bj", self.W_ent[heads], self.W_rel[relations])
+        order = torch.argsort(relations, stable=True)
+        rels, counts = torch.unique_consecutive(relations[order], return_counts=True)
+        grouped = self.W_ent[heads[order]].split(counts.tolist())
+        parts = [x @ self.W_rel[r] for x, r in zip(grouped, rels.tolist(), strict=True)]
+        return torch.cat(parts).index_select(0, torch.argsort(order))
 
     def tail_table(self) -> Tensor:
         """``E``, shape (V, rank)."""

@@ -391,11 +391,17 @@ def vmap_logits(model: nn.Module, mode: str) -> LogitsFn:
     def member(params: dict[str, Tensor], tuples: Tensor) -> Tensor:
         return functional_call(module, params, (tuples[:, :-1],))
 
-    batched = vmap(member)
+    own_data, shared_data = vmap(member), vmap(member, in_dims=(0, None))
 
     def logits_fn(params: dict[str, Tensor], tuples: Tensor) -> tuple[Tensor, Tensor]:
-        logits = batched({prefix + k: p for k, p in params.items()}, tuples)
+        named = {prefix + k: p for k, p in params.items()}
         M = tuples.shape[0]
+        # members on the same data (seeds of one model) read one unbatched copy: a model
+        # may then group its contexts by value (RESCAL by relation)
+        if all(torch.equal(tuples[0], t) for t in tuples[1:]):
+            logits = shared_data(named, tuples[0])
+        else:
+            logits = own_data(named, tuples)
         targets = tuples[:, :, -1] if mode == "last" else tuples[:, :, 1:].reshape(M, -1)
         return logits.reshape(M, -1, logits.shape[-1]), targets
 

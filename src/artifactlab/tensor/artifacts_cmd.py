@@ -1,0 +1,231 @@
+"""``artifactlab artifacts``: count, list and label a trained run's completion artifacts.
+
+Example
+-------
+Without ``--truth`` there is nothing to label, and ``--test`` alone is refused:
+
+>>> _read_ground_truth(None, None, "fail", vocab=None, n=3) is None
+True
+>>> _read_ground_truth(None, Path("test.tsv"), "fail", vocab=None, n=3)
+Traceback (most recent call last):
+...
+artifactlab.errors.InputError: --test: needs --truth (add --truth FILE)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from artifactlab.cli_common import Json, Quiet, emit, require_parent, user_errors
+from artifactlab.errors import InputError
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``artifacts`` to ``app``."""
+    app.command("artifacts")(artifacts)
+
+
+@user_errors
+def artifacts(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder made by `artifactlab train`.")],
+    tau: Annotated[
+        list[float] | None, typer.Option("--tau", help="Threshold(s); repeatable.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many of the most probable artifacts to list.")] = 10,
+    max_contexts: Annotated[
+        int, typer.Option(help="Refuse to enumerate more contexts.")
+    ] = 50_000_000,
+    dense: Annotated[
+        Path | None,
+        typer.Option(help="Also write the whole completion tensor (small V^n) as safetensors."),
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ground truth G: a tuple file, or a folder with truth.tsv and test.tsv "
+            "(make-data world). Labels each artifact generalization or hallucination."
+        ),
+    ] = None,
+    test: Annotated[
+        Path | None,
+        typer.Option(help="Held-out tuples for test accuracy and cross-entropy (default: G)."),
+    ] = None,
+    unknown: Annotated[
+        str, typer.Option(help="Truth/test tokens outside the vocabulary: 'fail' or 'skip'.")
+    ] = "fail",
+    quiet: Quiet = False,
+    as_json: Json = False,
+) -> None:
+    """Count the run's artifacts: absent n-grams with p > tau over all V^(n-1) contexts.
+
+    With --truth, every artifact is labelled: a generalization if it is in G, a hallucination
+    otherwise (SPEC section 4), and the model is scored on the held-out tuples.
+    """
+    from artifactlab.progress import progress_bar
+    from artifactlab.runs import load_run
+    from artifactlab.tensor import DataTensor
+    from artifactlab.tensor.completion import check_enumerable, evaluate_completion
+
+    run = load_run(run_dir)
+    D = DataTensor.from_tuples(run.dataset.tuples, run.dataset.vocab.V)
+    total = check_enumerable(D.V, D.n, max_contexts)
+    taus = tau or [0.5]
+    ground = _read_ground_truth(truth, test, unknown, run.dataset.vocab, D.n)
+    with progress_bar(total, "contexts", quiet) as advance:
+        rep = evaluate_completion(
+            run.model.next_token_fn(),
+            D,
+            taus,
+            top_k=top,
+            max_contexts=max_contexts,
+            progress=advance,
+        )
+    if dense is not None:
+        _write_dense(run.model.next_token_logits, D.V, D.n, dense)
+    decode = run.dataset.vocab.decode
+    labels = _truth_labels(ground, run.model.next_token_fn(), D, rep)
+    data = {
+        "run": str(run_dir),
+        "V": rep.V,
+        "n": rep.n,
+        "n_train": rep.n_train,
+        "n_contexts": rep.n_contexts,
+        "n_observed_contexts": rep.n_observed_contexts,
+        "tau": rep.taus[0] if len(rep.taus) == 1 else rep.taus,
+        "n_artifacts": _by_tau(rep.n_artifacts),
+        "n_artifacts_observed_contexts": _by_tau(rep.n_artifacts_observed_contexts),
+        "ratio": _by_tau(rep.ratio),
+        "consistency": rep.consistency,
+        "top_artifacts": [
+            {"tokens": decode((*a.context, a.token)), "prob": a.prob} for a in rep.top_artifacts
+        ],
+    }
+    if labels is not None:
+        report, top_labels = labels
+        data["truth"] = {"file": str(truth), **ground["notes"], **report.to_dict()}
+        for entry, label in zip(data["top_artifacts"], top_labels, strict=True):
+            entry["label"] = label
+    if as_json:
+        emit(data, True, "")
+        return
+    table = Table(
+        title=f"artifacts of {run_dir} (V={rep.V}, n={rep.n}, {rep.n_contexts:,} contexts)"
+    )
+    for col in ("tau", "artifacts", "ratio", "in observed fibers"):
+        table.add_column(col, justify="right")
+    for t in rep.taus:
+        table.add_row(
+            f"{t:g}",
+            f"{rep.n_artifacts[t]:,}",
+            f"{rep.ratio[t]:.2f}x",
+            f"{rep.n_artifacts_observed_contexts[t]:,}",
+        )
+    console = Console()
+    console.print(table)
+    cons = rep.consistency
+    console.print(
+        f"training n-grams: {rep.n_train:,}; consistency: mean KL {cons['mean_kl']:.4f}, "
+        f"max KL {cons['max_kl']:.4f} nats, train accuracy {cons['train_accuracy']:.3f}",
+        soft_wrap=True,
+    )
+    if labels is not None:
+        _print_truth(console, data["truth"], rep.taus)
+    for a in data["top_artifacts"]:
+        label = f"  [{a['label']}]" if "label" in a else ""
+        console.print(
+            f"  {' '.join(a['tokens'])}  p={a['prob']:.3f}{label}", markup=False, soft_wrap=True
+        )
+
+
+def _read_ground_truth(
+    truth: Path | None, test: Path | None, unknown: str, vocab, n: int
+) -> dict | None:
+    """Read G (and the held-out split) for ``artifacts --truth``; None without --truth."""
+    from artifactlab.data.truth import read_truth
+
+    if truth is None:
+        if test is not None:
+            raise InputError("--test", "needs --truth", "add --truth FILE")
+        return None
+    if unknown not in ("fail", "skip"):
+        raise InputError("--unknown", f"must be 'fail' or 'skip', got {unknown!r}")
+    truth_file = truth / "truth.tsv" if truth.is_dir() else truth
+    test_file = test or (truth / "test.tsv" if truth.is_dir() else truth)
+    notes: dict = {}
+    arrays = {}
+    for label, path in (("truth", truth_file), ("test", test_file)):
+        arrays[label], skipped = read_truth(path, vocab, n, unknown)  # type: ignore[arg-type]
+        if skipped:
+            notes[f"{label}_unknown_tokens"] = skipped
+            typer.echo(
+                f"warning: {path}: skipped tuples with {len(skipped)} token(s) not in the "
+                f"vocabulary: {', '.join(skipped[:5])}" + (" ..." if len(skipped) > 5 else ""),
+                err=True,
+            )
+    return {"truth": arrays["truth"], "test": arrays["test"], "notes": notes}
+
+
+def _truth_labels(ground: dict | None, logits_fn: Callable, D, rep) -> tuple | None:
+    from artifactlab.tensor.truth import judge, label_ngrams
+
+    if ground is None:
+        return None
+    report = judge(logits_fn, D, ground["truth"], ground["test"], rep.n_artifacts)
+    if report.n_truth_in_train:
+        typer.echo(
+            f"warning: {report.n_truth_in_train} n-gram(s) of the truth set are training n-grams;"
+            " they are not artifacts and are left out of G",
+            err=True,
+        )
+    if report.n_test_in_train:
+        typer.echo(
+            f"warning: {report.n_test_in_train} of the {report.n_test} held-out n-grams are also"
+            " training n-grams",
+            err=True,
+        )
+    top = [(*a.context, a.token) for a in rep.top_artifacts]
+    return report, label_ngrams(top, ground["truth"]) if top else []
+
+
+def _print_truth(console: Console, truth: dict, taus: list[float]) -> None:
+    table = Table(title=f"against the truth set {truth['file']} ({truth['n_truth']:,} n-grams)")
+    for col in ("tau", "generalizations", "hallucinations", "recall of G"):
+        table.add_column(col, justify="right")
+    for t in taus:
+        key = f"{t:g}"
+        table.add_row(
+            key,
+            f"{truth['generalizations'][key]:,}",
+            f"{truth['hallucinations'][key]:,}",
+            f"{truth['recall'][key]:.3f}",
+        )
+    console.print(table)
+    console.print(
+        f"held-out n-grams: {truth['n_test']:,}; test accuracy {truth['test_accuracy']:.3f}, "
+        f"test cross-entropy {truth['test_cross_entropy']:.3f} nats",
+        soft_wrap=True,
+    )
+
+
+def _write_dense(logits_fn: Callable, V: int, n: int, path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from artifactlab.tensor.completion import completion_dense
+
+    require_parent(path)
+    probs = completion_dense(logits_fn, V, n)  # refuses a large V^n before writing anything
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file({"completion": probs.float().contiguous()}, tmp)
+    tmp.replace(path)
+
+
+def _by_tau(values: dict[float, float]) -> float | dict[str, float]:
+    if len(values) == 1:
+        return next(iter(values.values()))
+    return {f"{k:g}": v for k, v in values.items()}
