@@ -21,6 +21,7 @@ from artifactlab.data.kg import (
     overlap_count,
     read_triples,
     relation_ids,
+    split_triple_file,
 )
 from artifactlab.data.truth import TruthDataset
 from artifactlab.errors import InputError
@@ -158,3 +159,37 @@ def test_overlap_is_warned_and_counted(tmp_path):
     assert len(ds.truth) == 1
     assert overlap_count(ds, "valid") == 0
     np.testing.assert_array_equal(known_triples(ds), [[0, 3, 1], [1, 3, 2], [2, 3, 0]])
+
+
+def test_single_file_is_split_by_a_seeded_draw(tmp_path):
+    path = tmp_path / "facts.tsv"
+    lines = [f"e{i}\tr{i % 3}\te{(i * 7) % 20}" for i in range(20)]
+    path.write_text("\n".join([*lines, lines[0], lines[5]]) + "\n")  # two repeats
+    ds = split_triple_file(path, holdout=0.25, seed=4)
+    assert ds.name == "facts" and len(ds.test) == 5 and len(ds.train.tuples) == 15
+    decoded = {tuple(ds.vocab.decode(r)) for r in [*ds.train.tuples, *ds.test]}
+    assert decoded == {tuple(line.split("\t")) for line in lines}  # every distinct triple once
+    np.testing.assert_array_equal(ds.test, ds.truth)
+    assert overlap_count(ds) == 0
+    again, other = split_triple_file(path, 0.25, seed=4), split_triple_file(path, 0.25, seed=5)
+    np.testing.assert_array_equal(again.test, ds.test)
+    assert not np.array_equal(other.test, ds.test)
+    assert len(split_triple_file(path, holdout=0.01).test) == 1  # at least one held out
+
+
+@pytest.mark.parametrize(
+    ("text", "holdout", "words"),
+    [
+        ("a r b\nb r c\n", 0.0, "must be in (0, 1)"),
+        ("a r b\nb r c\n", 1.0, "must be in (0, 1)"),
+        ("a r b\na r b\n", 0.5, "1 distinct triple(s): too few"),
+        ("", 0.1, "0 distinct triple(s)"),
+        ("a r b\nb r\n", 0.1, "has 2 fields"),
+    ],
+)
+def test_single_file_bad_input(tmp_path, text, holdout, words):
+    path = tmp_path / "t.txt"
+    path.write_text(text)
+    with pytest.raises(InputError) as err:
+        split_triple_file(path, holdout)
+    assert words in str(err.value)

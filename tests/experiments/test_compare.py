@@ -36,10 +36,13 @@ def test_compare_on_a_world_writes_table_plot_and_summary(cli, tmp_path):
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("--data", "atlantis"), "neither a folder nor a known dataset"),
+        (("--data", "atlantis"), "not a folder, a triple file or a known dataset"),
         (("--data", "siblings", "--models", "ngram,gpt5"), "unknown model(s) gpt5"),
         (("--data", "siblings", "--models", ","), "--models: is empty"),
         (("--data", "siblings", "--seeds", "0"), "--seeds: must be >= 1"),
+        (("--data", "siblings", "-p", "n_cats=2"), "world siblings has no parameter 'n_cats'"),
+        (("--data", "siblings", "-p", "family_size=1"), "siblings family_size: must be >= 2"),
+        (("--data", "nations", "-p", "holdout=0.2"), "takes no parameters"),
     ],
 )
 def test_bad_compare_inputs(cli, tmp_path, args, words):
@@ -59,7 +62,7 @@ def test_truth_completion_validation():
     assert info.value.loc == ("data", "source") and "n_noun" in info.value.problem
     with pytest.raises(SectionError) as info:
         kind.validate({"seed": 0, "data": {"source": "nations", "params": {"x": 1}}})
-    assert "only worlds take parameters" in info.value.problem
+    assert "only worlds and triple files take parameters" in info.value.problem
     with pytest.raises(SectionError):
         kind.validate({"seed": 0, "data": {"source": "siblings"}, "model": {"kind": "lstm"}})
 
@@ -103,3 +106,26 @@ def test_grammar_counts_harmless_artifacts_among_the_hallucinations(cli, tmp_pat
     siblings = cli("compare", "--data", "siblings", "--models", "ngram", "--seeds", "1",
                    "--out", tmp_path / "s", "--workers", "1", "--quiet")  # fmt: skip
     assert siblings.exit_code == 0 and "harmless" not in siblings.stdout.splitlines()[0]
+
+
+def test_compare_on_one_triple_file(cli, tmp_path):
+    path = tmp_path / "facts.tsv"
+    path.write_text("".join(f"e{i}\tr{i % 2}\te{(i * 3 + 1) % 12}\n" for i in range(30)))
+    out = tmp_path / "cmp"
+    args = ("compare", "--data", path, "--models", "ngram,distmult", "--seeds", "1",
+            "--out", out, "--workers", "1", "--quiet")  # fmt: skip
+    res = cli(*args, "-p", "holdout=0.2", "--data-seed", "3")
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader((out / "compare.csv").open()))
+    assert [r["model.kind"] for r in rows] == ["ngram", "distmult"]
+    assert {r["n_truth"] for r in rows} == {"6"} and {r["n_train"] for r in rows} == {"24"}
+    assert "holdout: 0.2" in (out / "compare.yaml").read_text()
+    bad = cli(*args, "-p", "holdout=2")  # a bad re-run leaves the finished one alone
+    assert bad.exit_code == 2 and "holdout: must be in (0, 1)" in bad.stderr
+    assert "holdout: 0.2" in (out / "compare.yaml").read_text()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "compare", "compare.csv", "compare.png", "compare.yaml", "compare_summary.json",
+        "compare_summary.txt",
+    ]  # fmt: skip
+    unknown = cli(*args, "-p", "n_nouns=3")
+    assert unknown.exit_code == 2 and "has no parameter 'n_nouns'" in unknown.stderr

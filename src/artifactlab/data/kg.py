@@ -272,6 +272,45 @@ def load_triple_folder(path: str | Path) -> TruthDataset:
     return ds
 
 
+def split_triple_file(path: str | Path, holdout: float = 0.1, seed: int = 0) -> TruthDataset:
+    """One triple file, a seeded fraction of its distinct triples held out as ``test`` and ``G``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A triple file (:func:`read_triples`).
+    holdout : float
+        Fraction of the distinct triples held out, in (0, 1); rounded half up, and at
+        least one triple is held out and one kept.
+    seed : int
+        Seed of the held-out draw (uniform, without replacement).
+
+    Returns
+    -------
+    TruthDataset
+        Named after the file's stem; no valid split.
+
+    Raises
+    ------
+    InputError
+        A bad line, a holdout outside (0, 1), or too few distinct triples to split.
+    """
+    path = Path(path)
+    if not (isinstance(holdout, int | float) and 0 < holdout < 1):
+        raise InputError(f"{path} holdout", f"must be in (0, 1), got {holdout!r}")
+    distinct = list(dict.fromkeys(read_triples(path)))  # repeats would land on both sides
+    n_held = max(1, int(holdout * len(distinct) + 0.5))
+    if n_held >= len(distinct):
+        raise InputError(
+            str(path),
+            f"has {len(distinct)} distinct triple(s): too few to hold out {holdout} and keep some",
+            "add triples, or give a folder with train and test files",
+        )
+    held = set(np.random.default_rng(seed).choice(len(distinct), n_held, replace=False).tolist())
+    train = [t for i, t in enumerate(distinct) if i not in held]
+    return triples_dataset(path.stem, train, [t for i, t in enumerate(distinct) if i in held])
+
+
 def triples_dataset(
     name: str,
     train: Sequence[Triple],

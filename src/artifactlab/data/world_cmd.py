@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -45,7 +46,23 @@ def find_world(name: str) -> World:
 
 
 def parse_params(world: World, pairs: list[str]) -> dict[str, int | float]:
+    """``KEY=VALUE`` strings -> a world's parameters (see :func:`parse_pairs`)."""
+    return parse_pairs(f"world {world.name}", world.defaults, pairs)
+
+
+def parse_pairs(
+    owner: str, defaults: Mapping[str, int | float], pairs: list[str]
+) -> dict[str, int | float]:
     """``KEY=VALUE`` strings -> parameters, each cast to the type of its default.
+
+    Parameters
+    ----------
+    owner : str
+        What takes the parameters, for messages ("world grammar").
+    defaults : Mapping
+        Every known key with its default value (int or float).
+    pairs : list of str
+        The ``--param`` values as given.
 
     Raises
     ------
@@ -57,10 +74,10 @@ def parse_params(world: World, pairs: list[str]) -> dict[str, int | float]:
         key, sep, text = (part.strip() for part in pair.partition("="))
         if not sep or not key:
             raise InputError("--param", f"expected KEY=VALUE, got {pair!r}")
-        if key not in world.defaults:
-            known = ", ".join(f"{k}={v}" for k, v in world.defaults.items())
-            raise InputError("--param", f"world {world.name} has no parameter {key!r}", known)
-        cast = type(world.defaults[key])
+        if key not in defaults:
+            known = ", ".join(f"{k}={v}" for k, v in defaults.items()) or "none"
+            raise InputError("--param", f"{owner} has no parameter {key!r}", f"known: {known}")
+        cast = type(defaults[key])
         try:
             params[key] = cast(text)
         except ValueError:

@@ -66,11 +66,15 @@ def parse_models(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def sweep_yaml(source: str, models: list[str], seeds: int, params: dict | None = None) -> str:
+def sweep_yaml(
+    source: str, models: list[str], seeds: int, params: dict | None = None, data_seed: int = 0
+) -> str:
     """The sweep file of a comparison."""
     data: dict = {"source": source}
     if params:
         data["params"] = params
+    if data_seed:
+        data["seed"] = data_seed
     sweep = {
         "trial": "truth-completion",
         "name": "compare",

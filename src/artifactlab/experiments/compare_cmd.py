@@ -31,10 +31,23 @@ def compare(
     data: Annotated[
         str,
         typer.Option(
-            help="A world (grammar, siblings, family), a KG (nations, kinships, umls) "
-            "or a folder (train/test/truth.tsv, or train/test.txt triples)."
+            help="A world (grammar, siblings, family), a KG (nations, kinships, umls), "
+            "a folder (train/test/truth.tsv, or train/test.txt triples) or one triple file "
+            "(a seeded 10% held out as the truth set)."
         ),
     ],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="KEY=VALUE, repeatable: a world's parameters (`artifactlab ls worlds`), "
+            "or holdout=FRACTION for a triple file.",
+        ),
+    ] = None,
+    data_seed: Annotated[
+        int, typer.Option(help="Seed of the world, or of a triple file's held-out draw.")
+    ] = 0,
     models: Annotated[
         str,
         typer.Option(
@@ -56,6 +69,7 @@ def compare(
     """
     from artifactlab.experiments.cli import sweep_progress
     from artifactlab.experiments.compare import parse_models, render, sweep_yaml
+    from artifactlab.experiments.compare_trial import load_data
     from artifactlab.experiments.runner import TrialsFailedError, run_sweep
     from artifactlab.experiments.store import ResultsStore
     from artifactlab.experiments.sweep_file import load_sweep
@@ -68,18 +82,22 @@ def compare(
         raise InputError("--workers", f"must be >= 1, got {workers}")
     if out.exists() and not out.is_dir():
         raise InputError(str(out), "is a file", "choose a folder for --out")
-    text = sweep_yaml(data, names, seeds)
+    params = _data_params(data, param or [])
+    load_data(data, params, data_seed)  # a bad --data fails here, naming the file or option
+    text = sweep_yaml(data, names, seeds, params, data_seed)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "compare.yaml"
-    path.write_text(text)
+    path, draft = out / "compare.yaml", out / ".compare.yaml.draft"
+    draft.write_text(text)
     try:
-        sweep = load_sweep(path)  # checks the data source and every model before training
+        load_sweep(draft)  # checks every model before anything is trained or replaced
     except InputError:
-        path.unlink()
+        draft.unlink()
         if created:
             out.rmdir()  # nothing half-written
         raise
+    draft.replace(path)
+    sweep = load_sweep(path)
     backend = "processes" if workers > 1 else "local"
     with ResultsStore.open(sweep.default_store) as store:
         with sweep_progress("compare", quiet) as on_event:
@@ -90,3 +108,18 @@ def compare(
         raise typer.Exit(1)
     result = render(out, f"{data}: generalizations vs hallucinations")
     emit(result, as_json, result["text"] + f"\nwrote {out}/compare.csv, compare.png")
+
+
+def _data_params(data: str, pairs: list[str]) -> dict[str, int | float]:
+    """``--param`` values for the data source: a world's parameters or a file's holdout."""
+    from artifactlab.data.world_cmd import parse_pairs
+    from artifactlab.data.worlds import WORLDS
+    from artifactlab.experiments.compare_trial import FILE_HOLDOUT
+
+    if data in WORLDS:
+        return parse_pairs(f"world {data}", WORLDS[data].defaults, pairs)
+    if Path(data).is_file():
+        return parse_pairs(f"triple file {data}", {"holdout": FILE_HOLDOUT}, pairs)
+    if pairs:
+        raise InputError("--param", f"{data!r} takes no parameters (only worlds and triple files)")
+    return {}

@@ -69,11 +69,13 @@ class TruthData:
     Attributes
     ----------
     source : str
-        A world name, a knowledge graph name, or a folder.
+        A world name, a knowledge graph name, a folder, or a triple file.
     params : dict
-        A world's parameters (see ``artifactlab make-data world NAME --help``).
+        A world's parameters (see ``artifactlab ls worlds``), or for a triple file its
+        ``holdout`` (default :data:`FILE_HOLDOUT`).
     seed : int
-        The world's seed (ignored for knowledge graphs and folders).
+        The world's seed, or the seed of a triple file's held-out draw (ignored for
+        knowledge graphs and folders).
     """
 
     source: str
@@ -81,16 +83,47 @@ class TruthData:
     seed: int = 0
 
 
+#: fraction of a single triple file held out as the test split and G
+FILE_HOLDOUT = 0.1
+
+
 @functools.lru_cache(maxsize=8)
 def _load(source: str, params_json: str, seed: int) -> TruthDataset:
     params = json.loads(params_json)
     if source in WORLDS:
         return WORLDS[source].build(seed=seed, **params)
+    if source.lower() not in KNOWLEDGE_GRAPHS and Path(source).is_file():
+        return _load_file(Path(source), params, seed)
     if params:
-        raise InputError("data.params", f"only worlds take parameters, {source!r} is not one")
+        raise InputError(
+            "data.params", f"only worlds and triple files take parameters, {source!r} is neither"
+        )
     if source.lower() in KNOWLEDGE_GRAPHS:
         return load_kg(source)
     return load_folder(Path(source))
+
+
+def _load_file(path: Path, params: dict, seed: int) -> TruthDataset:
+    """A single triple file, split by :func:`~artifactlab.data.kg.split_triple_file`."""
+    from artifactlab.data.kg import split_triple_file
+
+    unknown = sorted(set(params) - {"holdout"})
+    if unknown:
+        raise InputError(
+            "data.params", f"a triple file takes only 'holdout', got {', '.join(unknown)}"
+        )
+    return split_triple_file(path, params.get("holdout", FILE_HOLDOUT), seed)
+
+
+def load_data(source: str, params: dict | None = None, seed: int = 0) -> TruthDataset:
+    """The dataset a ``data`` section names (cached): a world, a KG, a folder or a triple file.
+
+    Raises
+    ------
+    InputError
+        An unknown name, a missing or malformed file, or parameters the source does not take.
+    """
+    return _load(source, json.dumps(params or {}, sort_keys=True), seed)
 
 
 def load_folder(folder: Path) -> TruthDataset:
@@ -99,7 +132,9 @@ def load_folder(folder: Path) -> TruthDataset:
 
     if not folder.is_dir():
         known = ", ".join([*WORLDS, *KNOWLEDGE_GRAPHS])
-        raise InputError(str(folder), "is neither a folder nor a known dataset", f"known: {known}")
+        raise InputError(
+            str(folder), "is not a folder, a triple file or a known dataset", f"known: {known}"
+        )
     if (folder / "truth.tsv").is_file():
         return TruthDataset.load(folder)
     return load_triple_folder(folder)
@@ -108,7 +143,7 @@ def load_folder(folder: Path) -> TruthDataset:
 def dataset_of(config: dict) -> TruthDataset:
     """The (cached) dataset of a canonical config."""
     d = config["data"]
-    return _load(d["source"], json.dumps(d["params"], sort_keys=True), d["seed"])
+    return load_data(d["source"], d["params"], d["seed"])
 
 
 def validate(config: dict) -> dict:
@@ -116,7 +151,7 @@ def validate(config: dict) -> dict:
     seed = check_seed_and_sections(config)
     data = validate_section(TruthData, config.get("data"), ("data",))
     try:
-        ds = _load(data.source, json.dumps(data.params, sort_keys=True), data.seed)
+        ds = load_data(data.source, data.params, data.seed)
     except InputError as err:
         raise SectionError(("data", "source"), err.message) from None
     return canonical({"seed": seed, "data": canonical(data), **common_sections(config, ds.vocab.V)})
