@@ -77,18 +77,25 @@ def test_sweep_yaml_and_presets():
 
 def test_summary_is_a_mean_over_seeds(tmp_path):
     path = tmp_path / "compare.csv"
-    columns = ["model.kind", "model.mlp", "params_total", "train_accuracy", "test_accuracy",
+    columns = ["model.kind", "model.mlp", "seed", "params_total", "train_accuracy", "test_accuracy",
                "tail_mrr", "tail_hits10", "n_artifacts@0.5", "generalizations@0.5",
                "hallucinations@0.5"]  # fmt: skip
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(columns)
-        writer.writerow(["attn", "True", 10, 1, 0.5, 0.2, 0.4, 10, 4, 6])
-        writer.writerow(["attn", "True", 10, 1, 0.7, 0.4, 0.6, 20, 6, 14])
-        writer.writerow(["cp", "", 5, 1, 0.1, 0.1, 0.2, 3, 1, 2])
-    rows = {r["model"]: r for r in summarise(path)["rows"]}
+        writer.writerow(["attn", "True", 0, 10, 1, 0.5, 0.2, 0.4, 10, 4, 6])
+        writer.writerow(["attn", "True", 1, 10, 1, 0.7, 0.4, 0.6, 20, 6, 14])
+        writer.writerow(["cp", "", 0, 5, 1, 0.1, 0.1, 0.2, 3, 1, 2])
+    summary = summarise(path)
+    rows = {r["model"]: r for r in summary["rows"]}
     assert rows["attn-mlp"]["seeds"] == 2 and rows["attn-mlp"]["test_accuracy"] == 0.6
     assert rows["attn-mlp"]["hallucinations@0.5"] == 10 and rows["cp"]["tail_mrr"] == 0.1
+    assert [(t["model"], t["seed"], t["hallucinations@0.5"]) for t in summary["trials"]] == [
+        ("attn-mlp", 0, 6), ("attn-mlp", 1, 14), ("cp", 0, 2)
+    ]  # fmt: skip
+    per_seed, means = summary["text"].split("\n\n")
+    assert per_seed.splitlines()[4].startswith("attn-mlp | 1 | 10 |")  # model, seed, params
+    assert means.splitlines()[3].startswith("attn-mlp | 2 | 10 |")  # model, seeds, params
 
 
 def test_grammar_counts_harmless_artifacts_among_the_hallucinations(cli, tmp_path):

@@ -3,8 +3,9 @@
 The command writes a sweep file ``OUT/compare.yaml`` (trial kind ``truth-completion``,
 one case per model preset, ``--seeds`` seeds), runs it like ``sweep run`` (results store
 ``OUT/compare/``, so an interrupted comparison resumes), exports ``OUT/compare.csv``
-and builds, from that CSV only, the per-model summary (``compare_summary.txt``/``.json``)
-and a scatter plot of generalizations against hallucinations (``compare.png``).
+and builds, from that CSV only, the table per model and seed with the means per model
+(``compare_summary.txt``/``.json``) and a scatter plot of generalizations against
+hallucinations (``compare.png``).
 
 Example
 -------
@@ -92,28 +93,42 @@ def model_label(row: dict[str, str]) -> str:
 
 
 def summarise(csv_path: Path) -> dict:
-    """Mean of each table column per model, from ``compare.csv``; nothing is retrained."""
+    """Each table column per model and seed, and its mean per model, from ``compare.csv``.
+
+    Nothing is retrained. Returns ``{"trials": [...], "rows": [...], "text": str}``: one
+    entry per model and seed, one per model (means over its seeds), and both as tables.
+    """
     by_model: dict[str, list[dict[str, str]]] = defaultdict(list)
     with csv_path.open(newline="") as fh:
         for row in csv.DictReader(fh):
             by_model[model_label(row)].append(row)
-    rows = []
+    trials, rows = [], []
     for label, group in by_model.items():
-        entry: dict = {"model": label, "seeds": len(group)}
-        for column, _ in COLUMNS:
-            values = [float(r[column]) for r in group if r.get(column) not in (None, "", "nan")]
-            entry[column] = float(np.mean(values)) if values else float("nan")
-        rows.append(entry)
-    return {"rows": rows, "text": _text(rows)}
+        values = {c: [_number(r.get(c)) for r in group] for c, _ in COLUMNS}
+        for i, r in enumerate(group):
+            trials.append({"model": label, "seed": int(r["seed"]),
+                           **{c: v[i] for c, v in values.items()}})  # fmt: skip
+        mean = {c: float(np.nanmean(v)) if not np.all(np.isnan(v)) else float("nan")
+                for c, v in values.items()}  # fmt: skip
+        rows.append({"model": label, "seeds": len(group), **mean})
+    text = (
+        "per model and seed:\n" + _text(trials, "seed")
+        + "\n\nmeans over seeds:\n" + _text(rows, "seeds")
+    )  # fmt: skip
+    return {"trials": trials, "rows": rows, "text": text}
 
 
-def _text(rows: list[dict]) -> str:
+def _number(cell: str | None) -> float:
+    return float(cell) if cell not in (None, "", "nan") else float("nan")
+
+
+def _text(rows: list[dict], key: str) -> str:
     # a column no model has a value for (harmless artifacts outside grammar) is left out
     columns = [(c, h) for c, h in COLUMNS if any(not np.isnan(r[c]) for r in rows)]
-    header = ["model", "seeds", *(h for _, h in columns)]
+    header = ["model", key, *(h for _, h in columns)]
     lines = [" | ".join(header), " | ".join("---" for _ in header)]
     for row in rows:
-        cells = [row["model"], str(row["seeds"])]
+        cells = [row["model"], str(row[key])]
         for column, _ in columns:
             value = row[column]
             cells.append(
