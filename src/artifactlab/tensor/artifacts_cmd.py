@@ -8,7 +8,6 @@ Without ``--truth`` there is nothing to label, and ``--test`` alone is refused:
 True
 >>> _read_ground_truth(None, Path("test.tsv"), "fail", vocab=None, n=3)
 Traceback (most recent call last):
-...
 artifactlab.errors.InputError: --test: needs --truth (add --truth FILE)
 """
 
