@@ -67,6 +67,20 @@ def test_truth_completion_validation():
         kind.validate({"seed": 0, "data": {"source": "siblings"}, "model": {"kind": "lstm"}})
 
 
+def test_data_defaults_are_part_of_the_trial_identity(tmp_path):
+    from artifactlab.data.worlds import WORLDS
+
+    kind = TRUTH_COMPLETION
+    implicit = kind.validate({"seed": 0, "data": {"source": "family"}})
+    explicit = kind.validate({"seed": 0, "data": {"source": "family", "params": {"holdout": 0.2}}})
+    assert implicit["data"]["params"] == WORLDS["family"].defaults
+    assert implicit == explicit  # the same trial, so the same hash
+    path = tmp_path / "t.tsv"
+    path.write_text("".join(f"e{i} r e{i + 1}\n" for i in range(20)))
+    file_cfg = kind.validate({"seed": 0, "data": {"source": str(path)}})
+    assert file_cfg["data"]["params"] == {"holdout": 0.1}
+
+
 def test_sweep_yaml_and_presets():
     assert parse_models("cp, attn,cp") == ["cp", "attn"]
     with pytest.raises(InputError):

@@ -154,7 +154,18 @@ def validate(config: dict) -> dict:
         ds = load_data(data.source, data.params, data.seed)
     except InputError as err:
         raise SectionError(("data", "source"), err.message) from None
-    return canonical({"seed": seed, "data": canonical(data), **common_sections(config, ds.vocab.V)})
+    # every parameter the data depends on, defaults included, is part of the trial's identity
+    section = canonical(data) | {"params": canonical(_with_defaults(data.source, data.params))}
+    return canonical({"seed": seed, "data": section, **common_sections(config, ds.vocab.V)})
+
+
+def _with_defaults(source: str, params: dict) -> dict:
+    """A world's or a triple file's parameters with their defaults filled in."""
+    if source in WORLDS:
+        return {**WORLDS[source].defaults, **params}
+    if source.lower() not in KNOWLEDGE_GRAPHS and Path(source).is_file():
+        return {"holdout": FILE_HOLDOUT, **params}
+    return dict(params)
 
 
 def group_key(config: dict) -> str:
