@@ -1,6 +1,7 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 
 from artifactlab.errors import InputError
@@ -79,6 +80,16 @@ def test_data_defaults_are_part_of_the_trial_identity(tmp_path):
     path.write_text("".join(f"e{i} r e{i + 1}\n" for i in range(20)))
     file_cfg = kind.validate({"seed": 0, "data": {"source": str(path)}})
     assert file_cfg["data"]["params"] == {"holdout": 0.1}
+    assert "digest" not in implicit["data"]  # worlds and KGs have none
+    assert kind.validate(file_cfg) == file_cfg  # a given digest is checked, not trusted
+    assert len(dataset_of(file_cfg).train.tuples) == 18
+    before = dataset_of(file_cfg).train.tuples
+    path.write_text("".join(f"e{i + 1} r e{i}\n" for i in range(20)))  # edited, same tokens
+    edited = kind.validate({"seed": 0, "data": {"source": str(path)}})
+    assert edited["data"]["digest"] != file_cfg["data"]["digest"]
+    assert kind.validate(file_cfg) == edited  # the stale digest is replaced
+    after = dataset_of(edited).train.tuples  # the edited file, not the cached old one
+    assert after.shape == before.shape and not np.array_equal(after, before)
 
 
 def test_sweep_yaml_and_presets():
@@ -150,3 +161,16 @@ def test_compare_on_one_triple_file(cli, tmp_path):
     ]  # fmt: skip
     unknown = cli(*args, "-p", "n_nouns=3")
     assert unknown.exit_code == 2 and "has no parameter 'n_nouns'" in unknown.stderr
+
+
+def test_data_digest_of_a_folder(tmp_path):
+    from artifactlab.experiments.compare_trial import data_digest
+
+    (tmp_path / "train.txt").write_text("a r b\nb r c\n")
+    (tmp_path / "test.txt").write_text("c r a\n")
+    first = data_digest(str(tmp_path))
+    (tmp_path / "notes.md").write_text("not data")  # a file no loader reads
+    assert data_digest(str(tmp_path)) == first
+    (tmp_path / "test.txt").write_text("a r c\n")
+    assert data_digest(str(tmp_path)) != first
+    assert data_digest("nations") is None and data_digest("family") is None

@@ -24,6 +24,7 @@ Example
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import time
 import traceback
@@ -76,19 +77,45 @@ class TruthData:
     seed : int
         The world's seed, or the seed of a triple file's held-out draw (ignored for
         knowledge graphs and folders).
+    digest : str, optional
+        For a folder or a file: a hash of the contents the loader reads, so that an edited
+        file makes new trials. Filled in by validation; a given value is replaced.
     """
 
     source: str
     params: dict[str, int | float] = field(default_factory=dict)
     seed: int = 0
+    digest: str | None = None
 
 
 #: fraction of a single triple file held out as the test split and G
 FILE_HOLDOUT = 0.1
 
 
+def data_digest(source: str) -> str | None:
+    """A hash of what a folder or file source holds; None for worlds and knowledge graphs.
+
+    A file is hashed whole; a folder by the name and bytes of each file a loader may
+    read (``train``, ``valid``, ``test``, ``truth`` with any suffix, and ``vocab.json``).
+    """
+    path = Path(source)
+    if source in WORLDS or source.lower() in KNOWLEDGE_GRAPHS or not path.exists():
+        return None
+    if path.is_file():
+        files = [path]
+    else:
+        files = sorted(
+            f for f in path.iterdir()
+            if f.is_file() and f.name.startswith(("train", "valid", "test", "truth", "vocab.json"))
+        )  # fmt: skip
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=8)
-def _load(source: str, params_json: str, seed: int) -> TruthDataset:
+def _load(source: str, params_json: str, seed: int, digest: str | None) -> TruthDataset:
     params = json.loads(params_json)
     if source in WORLDS:
         return WORLDS[source].build(seed=seed, **params)
@@ -123,7 +150,7 @@ def load_data(source: str, params: dict | None = None, seed: int = 0) -> TruthDa
     InputError
         An unknown name, a missing or malformed file, or parameters the source does not take.
     """
-    return _load(source, json.dumps(params or {}, sort_keys=True), seed)
+    return _load(source, json.dumps(params or {}, sort_keys=True), seed, data_digest(source))
 
 
 def load_folder(folder: Path) -> TruthDataset:
@@ -156,6 +183,9 @@ def validate(config: dict) -> dict:
         raise SectionError(("data", "source"), err.message) from None
     # every parameter the data depends on, defaults included, is part of the trial's identity
     section = canonical(data) | {"params": canonical(_with_defaults(data.source, data.params))}
+    section["digest"] = data_digest(data.source)
+    if section["digest"] is None:
+        del section["digest"]  # worlds and KGs: their configs stay as they were
     return canonical({"seed": seed, "data": section, **common_sections(config, ds.vocab.V)})
 
 
