@@ -13,13 +13,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
 from pathlib import Path
 
+import crasher_kind
 import pytest
+from crasher_kind import CRASHER, register_crasher
 
-from artifactlab.experiments.kinds import SectionError, TrialKind, TrialOutput
 from artifactlab.experiments.registry import TRIAL_KINDS
 from artifactlab.experiments.runner import run_sweep
 from artifactlab.experiments.store import ResultsStore
@@ -44,41 +44,6 @@ max_batch: 2
 VOLATILE = {"train_seconds", "eval_seconds", "attempts", "version", "git_revision"}
 
 
-# --- a trial kind whose batches can kill the process that runs them ----------------------
-
-
-def _validate(config: dict) -> dict:
-    for key in ("seed", "group"):
-        if not isinstance(config.get(key), int):
-            raise SectionError((key,), "must be an integer")
-    return {"seed": config["seed"], "group": config["group"], "crash": bool(config.get("crash"))}
-
-
-def _run_group(configs: list[dict]) -> list[TrialOutput]:
-    if any(c["crash"] for c in configs):
-        os._exit(3)  # the worker process dies: no exception, no result
-    return [TrialOutput({"value": 10 * c["group"] + c["seed"]}) for c in configs]
-
-
-CRASHER = TrialKind(
-    name="test-crasher",
-    description="a test kind: returns 10 * group + seed, or kills its process if crash is set",
-    validate=_validate,
-    group_key=lambda config: str(config["group"]),
-    run_group=_run_group,
-    metrics=("value",),
-    example={"seed": 0, "group": 0, "crash": False},
-)
-
-
-def register_crasher() -> None:
-    """Ray's worker setup hook: make the test kind known in each Ray worker."""
-    # imported here: this function travels by value, and a global dict would travel as a copy
-    from artifactlab.experiments.registry import TRIAL_KINDS
-
-    TRIAL_KINDS.setdefault(CRASHER.name, CRASHER)
-
-
 CRASHING = """\
 trial: test-crasher
 cases:
@@ -99,6 +64,7 @@ def local_ray():
         ray.shutdown()
     # by value: the workers cannot import this test module by name
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.cloudpickle.register_pickle_by_value(crasher_kind)
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -108,6 +74,7 @@ def local_ray():
     yield
     ray.shutdown()
     ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    ray.cloudpickle.unregister_pickle_by_value(crasher_kind)
 
 
 def write_sweep(folder: Path, text: str) -> Path:

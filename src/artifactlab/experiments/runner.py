@@ -276,17 +276,23 @@ def _run_processes(units: list[Unit], workers: int, address: str | None, stop: C
         return [(fut, _outcome(fut, len(units[pending[fut]].configs))) for fut in done]
 
     pending: dict[Future, int] = {}
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+    pools = [ProcessPoolExecutor(workers, mp_context=ctx)]
 
-        def submit(i: int) -> Future:
-            try:
-                return pool.submit(execute_unit, units[i].kind, units[i].configs)
-            except BrokenProcessPool as err:  # a worker died: the rest fail now, retried next run
-                fut: Future = Future()
-                fut.set_exception(err)
-                return fut
+    def submit(i: int) -> Future:
+        unit = units[i]
+        try:
+            return pools[-1].submit(execute_unit, unit.kind, unit.configs)
+        except BrokenProcessPool:
+            # a worker died and broke its pool: the batches in flight there fail (the next
+            # run retries them), and this one and the rest go to a fresh pool
+            pools.append(ProcessPoolExecutor(workers, mp_context=ctx))
+        return pools[-1].submit(execute_unit, unit.kind, unit.configs)
 
+    try:
         yield from bounded(len(units), workers, stop, submit, finished, pending)
+    finally:
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _outcome(fut: Future, n: int) -> list[dict]:
