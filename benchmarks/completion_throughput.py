@@ -59,7 +59,7 @@ import time
 from pathlib import Path
 
 import psutil
-from _common import write_result
+from _common import add_out_option, write_result
 
 METHODS = ("artifactlab", "naive", "transformer_lens")
 LABELS = {
@@ -80,12 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-heads", type=int, default=4)
     p.add_argument("--tau", type=float, default=0.5)
     p.add_argument("--repeat", type=int, default=3, help="fresh-process runs per method; best time")
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "artifactlab_completion_throughput.json",
-        help="results JSON (default: in the system temp folder)",
-    )
+    add_out_option(p, "completion_throughput")
     p.add_argument("--skip-tl", action="store_true", help="leave out the TransformerLens baseline")
     p.add_argument("--baseline-fraction", type=float, default=0.125)
     p.add_argument(

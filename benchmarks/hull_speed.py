@@ -2,7 +2,8 @@
 
 Run: ``python benchmarks/hull_speed.py [--ref-n 5] [--hard-n 40]``. The reference is timed on
 ``--ref-n`` points and extrapolated to 1,000; the hard case (half the points convex combinations
-of 10 training points, half 0.3 * Gaussian) on ``--hard-n`` points and extrapolated.
+of 10 training points, half 0.3 * Gaussian) on ``--hard-n`` points and extrapolated. The record
+goes to ``docs/benchmarks/hull_speed.json`` (``--out`` to change it).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import time
 
 import numpy as np
+from _common import add_out_option, args_record, machine, write_result
 
 from artifactlab.interp.hull import hull_membership, in_hull_reference
 
@@ -25,7 +27,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ref-n", type=int, default=5)
     parser.add_argument("--hard-n", type=int, default=40)
+    add_out_option(parser, "hull_speed")
     args = parser.parse_args()
+    started, info = time.perf_counter(), machine()
     rng = np.random.default_rng(0)
     n, d, m = 10_000, 100, 1_000
     X = rng.standard_normal((n, d))
@@ -53,6 +57,21 @@ def main() -> None:
     )
     assert ref_h == [*hard.inside[:2], hard.inside[-1]]
     print(f"speed-up vs reference on hard points: {per / per_hard:.1f}x")
+    result = {
+        "args": args_record(args),
+        "machine": info,
+        "data": {"n_train": n, "d": d, "n_test": m, "seed": 0},
+        "gaussian": {"points": m, "seconds": secs, "inside": int(res.inside.sum()),
+                     "stages": {k: int(v) for k, v in res.stages.items()}},
+        "reference": {"points": args.ref_n, "seconds": ref_secs, "seconds_per_point": per,
+                      "extrapolated_seconds": per * m, "speedup_gaussian": per * m / secs},
+        "hard": {"points": args.hard_n, "seconds": hard_secs, "seconds_per_point": per_hard,
+                 "extrapolated_seconds": per_hard * m, "inside": int(hard.inside.sum()),
+                 "stages": {k: int(v) for k, v in hard.stages.items()},
+                 "speedup_per_point": per / per_hard},
+        "checked_against_reference": {"gaussian": args.ref_n, "hard": 3},
+    }  # fmt: skip
+    write_result(args.out, result, started)
 
 
 if __name__ == "__main__":

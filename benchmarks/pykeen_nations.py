@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pykeen
 import torch
-from _common import add_run_options, write_result
+from _common import add_run_options, default_out, write_result
 from pykeen.datasets import Nations
 from pykeen.evaluation import RankBasedEvaluator
 from pykeen.evaluation.evaluator import create_sparse_positive_filter_, filter_scores_
@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate, both sides")
     p.add_argument("--seed", type=int, default=0)
     add_run_options(p, "pykeen_nations")
+    # one record per seed: docs/benchmarks/pykeen_nations_seedS.json unless --out is given
+    p.set_defaults(out=None)
     return p
 
 
@@ -349,6 +351,7 @@ def machine_info(threads: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    args.out = args.out or default_out(f"pykeen_nations_seed{args.seed}")
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", module="pykeen")
     started, info = time.perf_counter(), machine_info(args.threads)

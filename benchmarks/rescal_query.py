@@ -17,6 +17,8 @@ both sides start from the same weights and must end within float rounding of eac
 Example
 -------
     python benchmarks/rescal_query.py --steps 50 --repeat 2
+
+The record goes to ``docs/benchmarks/rescal_query.json`` (``--out`` to change it).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import copy
 import time
 
 import torch
-from _common import add_run_options, write_result
+from _common import add_run_options, args_record, machine, write_result
 
 from artifactlab.data.kg import load_kg
 from artifactlab.models import RESCAL, FactorizationConfig
@@ -63,7 +65,7 @@ def main() -> None:
     add_run_options(parser, "rescal_query")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    started = time.perf_counter()
+    started, info = time.perf_counter(), machine()
     kg = load_kg("kinships")
     data = kg.train.tuples
     cfg = TrainConfig(lr=0.01, max_steps=args.steps, loss_tol=None, log_every=args.steps)
@@ -81,6 +83,8 @@ def main() -> None:
             for a, b in zip(ends[False], ends[True], strict=True):
                 torch.testing.assert_close(a.W_rel, b.W_rel, rtol=1e-3, atol=1e-4)
     result = {
+        "args": args_record(args),
+        "machine": info,
         "steps": args.steps,
         "seeds": args.seeds,
         "threads": args.threads,

@@ -49,7 +49,7 @@ def test_round_trip_identical_logits(tmp_path, switches):
     assert run.config["model_name"] == "attn"
     assert run.config["train"] == tcfg.to_dict()
     assert run.config["model"] == model.cfg.to_dict()
-    assert run.config["n_non_embedding_params"] == model.n_non_embedding_params()
+    assert run.config["params_total"] == sum(p.numel() for p in model.parameters())
     assert run.config["result"]["steps"] == result.steps
     assert run.config["data"] == "x.tsv"
     assert "provenance" in run.config

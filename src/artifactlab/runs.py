@@ -34,7 +34,7 @@ from safetensors.torch import load_file, save_file
 
 from artifactlab.data.tuples import TupleDataset, Vocabulary, load_tuples
 from artifactlab.errors import InputError
-from artifactlab.models import MODELS
+from artifactlab.models import MODELS, parameter_counts
 from artifactlab.provenance import provenance
 from artifactlab.train.trainer import TrainConfig, TrainResult
 
@@ -96,7 +96,7 @@ def save_run(
         "model": model.cfg.to_dict(),
         "train": train_cfg.to_dict(),
         "seed": seed,
-        "n_non_embedding_params": model.n_non_embedding_params(),
+        **parameter_counts(model).to_dict(),
         "result": {k: v for k, v in result.to_dict().items() if k != "log"},
         "provenance": provenance(),
         **(extra or {}),
@@ -130,8 +130,8 @@ def load_run(path: str | Path) -> Run:
     try:
         config = json.loads((path / "config.json").read_text())
         vocab = Vocabulary(tuple(json.loads((path / "vocab.json").read_text())))
-        cfg_cls, model_cls = MODELS[config["model_name"]]
-        model = model_cls(cfg_cls(**config["model"]), seed=config.get("seed", 0))
+        spec = MODELS[config["model_name"]]
+        model = spec.model_class(spec.config(**config["model"]), seed=config.get("seed", 0))
         model.load_state_dict(load_file(path / "model.safetensors"))
     except (json.JSONDecodeError, KeyError, TypeError, RuntimeError, SafetensorError) as err:
         raise InputError(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from artifactlab.data.family import FamilyTree, family_facts, family_world, grow_family_tree
-from artifactlab.data.truth import TruthDataset
+from artifactlab.data.truth_set import TruthDataset
 from artifactlab.errors import InputError
 
 

@@ -23,7 +23,7 @@ from artifactlab.data.kg import (
     relation_ids,
     split_triple_file,
 )
-from artifactlab.data.truth import TruthDataset
+from artifactlab.data.truth_set import TruthDataset
 from artifactlab.errors import InputError
 
 # find_spec, not importorskip: importing pykeen takes seconds and the loader never does

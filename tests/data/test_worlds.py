@@ -6,11 +6,9 @@ import json
 
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from artifactlab.data.truth import TruthDataset
-from artifactlab.data.world_cmd import register, register_ls
+from artifactlab.data.truth_set import TruthDataset
 from artifactlab.data.worlds import (
     NOUNS,
     WORLDS,
@@ -157,11 +155,7 @@ def test_siblings_unrelated_contradicts_the_artifacts():
 
 @pytest.fixture()
 def make_data():
-    app, sub, ls = typer.Typer(), typer.Typer(), typer.Typer()
-    register(sub)
-    register_ls(ls)
-    app.add_typer(sub, name="make-data")
-    app.add_typer(ls, name="ls")
+    from artifactlab.cli import app
 
     def invoke(*args):
         return CliRunner().invoke(app, [str(a) for a in args])

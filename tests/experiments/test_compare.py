@@ -97,7 +97,10 @@ def test_sweep_yaml_and_presets():
     with pytest.raises(InputError):
         parse_models("cp,foo")
     text = sweep_yaml("family", ["attn-mlp"], seeds=2, params={"n_families": 2})
-    assert "model.mlp: true" in text and "n_families: 2" in text
+    assert "model.kind: attn-mlp" in text and "n_families: 2" in text
+    cfg = TRUTH_COMPLETION.validate({"seed": 0, "data": {"source": "siblings"},
+                                     "model": {"kind": "attn-mlp"}})  # fmt: skip
+    assert cfg["model"]["kind"] == "attn" and cfg["model"]["mlp"] is True
 
 
 def test_summary_is_a_mean_over_seeds(tmp_path):

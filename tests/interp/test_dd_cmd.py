@@ -6,18 +6,16 @@ import csv
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from artifactlab.interp import dd_cmd
+from artifactlab.cli import app
+from artifactlab.interp import dd_run
 
 
 @pytest.fixture(scope="module")
 def invoke():
-    app = typer.Typer()
-    dd_cmd.register(app)
     runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args])
+    return lambda *args: runner.invoke(app, ["interp", "double-descent", *[str(a) for a in args]])
 
 
 def test_writes_files_and_json(invoke, tmp_path):
@@ -66,9 +64,11 @@ def test_bad_input(invoke, tmp_path, args, where):
     assert not out.exists()
 
 
-def test_missing_parent(invoke, tmp_path):
-    res = invoke("--out", tmp_path / "no" / "dd", "-q")
-    assert res.exit_code == 2 and res.stderr.startswith("error: ")
+def test_missing_parent_folders_are_created(invoke, tmp_path):
+    res = invoke("--samples", 6, "--features-max", 12, "--seeds", 1, "--n-points", 4,
+                 "--out", tmp_path / "no" / "dd", "-q")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "no" / "dd" / "double_descent.csv").is_file()
 
 
 def test_with_artifacts(invoke, tmp_path):
@@ -79,6 +79,6 @@ def test_with_artifacts(invoke, tmp_path):
     assert res.exit_code == 0, res.output
     with (out / "artifacts.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == len(dd_cmd.ARTIFACT_WIDTHS)
-    assert {"n_params", "n_artifacts@0.5", "test_error"} <= set(rows[0])
+    assert len(rows) == len(dd_run.ARTIFACT_WIDTHS)
+    assert {"params_non_embedding", "n_artifacts@0.5", "test_error"} <= set(rows[0])
     assert (out / "double_descent.png").exists()

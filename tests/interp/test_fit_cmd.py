@@ -5,22 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from artifactlab.interp import fit_cmd
+from artifactlab.cli import app
+from artifactlab.interp import fit_run
 
 FAST = ["--widths", "2,4", "--seeds", "1", "--steps", "40", "--width", "4", "--quiet"]
 
 
 @pytest.fixture()
 def fit():
-    app = typer.Typer()
-    fit_cmd.register(app)
-    app.command("noop", hidden=True)(lambda: None)  # keep "fit" a named sub-command
-
     def invoke(*args):
-        return CliRunner().invoke(app, ["fit", *[str(a) for a in args]])
+        return CliRunner().invoke(app, ["interp", "fit", *[str(a) for a in args]])
 
     return invoke
 
@@ -45,8 +41,8 @@ def test_plots_rebuild_from_files_alone(fit, tmp_path):
     assert fit("--target", "abs", "--n", "5", "--degree", "3", *FAST, "--out", out).exit_code == 0
     (out / "fit.png").unlink()
     (out / "pieces.png").unlink()
-    fit_cmd.plot_fit(out)
-    fit_cmd.plot_pieces(out)
+    fit_run.plot_fit(out)
+    fit_run.plot_pieces(out)
     assert (out / "fit.png").stat().st_size > 0 and (out / "pieces.png").stat().st_size > 0
 
 

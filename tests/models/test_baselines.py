@@ -19,6 +19,7 @@ from artifactlab.models import (
     FactorizationConfig,
     NGramConfig,
     NGramModel,
+    parameter_counts,
 )
 from artifactlab.tensor import DataTensor
 from artifactlab.tensor.completion import evaluate_completion
@@ -62,7 +63,7 @@ def test_ngram_smoothing_by_hand():
 
 def test_ngram_counts_and_parameters():
     model = NGramModel(NGramConfig(V=4))
-    assert model.n_counts == 0 and model.n_non_embedding_params() == 0
+    assert model.n_counts == 0 and parameter_counts(model) == (0, None)
     model.fit(TUPLES)
     # pairs: (0)->1, (2)->2, (0,1)->0, (0,1)->2, (2,2)->1
     assert model.n_counts == 5
@@ -269,7 +270,8 @@ def test_rescal_grouped_query_matches_the_gather():
 )
 def test_factorization_parameter_counts(cls, expected):
     model = cls(FactorizationConfig(V=7, rank=4))
-    assert model.n_non_embedding_params() == expected
+    # all weights are per-token tables: there is no non-embedding count to report
+    assert parameter_counts(model) == (expected, None)
 
 
 @pytest.mark.parametrize("cls", FACTORIZATIONS, ids=lambda c: c.__name__)

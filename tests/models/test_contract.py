@@ -90,7 +90,7 @@ SPECS = {
         ),
     ),
     "ngram": Spec(
-        config={"n_ctx": NGRAM_CTX},
+        config={"n_ctx": NGRAM_CTX + 1},  # n_ctx: the longest tuple, so contexts up to NGRAM_CTX
         lengths=tuple(range(1, NGRAM_CTX + 1)),
         positionwise=True,
         variants={"default": {}, "smoothed": {"smoothing": 0.5}},
@@ -98,12 +98,20 @@ SPECS = {
             {"V": 0},
             {"V": -1},
             {"n_ctx": 0},
+            {"n_ctx": 1},
             {"smoothing": -1.0},
             {"smoothing": float("nan")},
-            {"V": 10**6, "n_ctx": 4},  # context keys would overflow int64
+            {"smoothing": float("inf")},
+            {"V": 10**6, "n_ctx": 5},  # context keys would overflow int64
         ),
         refused_lengths=(NGRAM_CTX + 1,),
         fitted=True,
+    ),
+    "attn-mlp": Spec(
+        config={"n_ctx": N_CTX, "d_model": D_MODEL, "n_heads": N_HEADS, "d_mlp": 12},
+        lengths=tuple(range(1, N_CTX + 1)),
+        positionwise=True,
+        bad=({"d_model": 10, "n_heads": 3}, {"d_mlp": 0}, {"V": 0}),
     ),
     "cp": FACTORIZATION,
     "distmult": FACTORIZATION,
@@ -120,7 +128,7 @@ POSITIONWISE_LENGTHS = [(n, v, T) for n, v, T in LENGTH_CASES if SPECS[n].positi
 
 def make_config(name: str, variant: str = "default", V: int = V):
     spec = SPECS[name]
-    return MODELS[name][0](V=V, **spec.config, **spec.variants[variant])
+    return MODELS[name].config(V=V, **MODELS[name].preset, **spec.config, **spec.variants[variant])
 
 
 @functools.cache
@@ -132,7 +140,7 @@ def dense_sample(V: int, n: int, seed: int = 0) -> np.ndarray:
 
 @functools.cache  # shared between tests (fitting the n-gram model dominates): do not modify
 def build(name: str, variant: str, seed: int = 0):
-    model = MODELS[name][1](make_config(name, variant), seed=seed)
+    model = MODELS[name].model_class(make_config(name, variant), seed=seed)
     if variant != "default":
         # switched-on extras start at zero / identity; make them matter for the checks below
         with torch.no_grad():
@@ -157,8 +165,10 @@ def test_every_registered_model_has_a_spec():
 
 def test_registry_entries_are_config_and_model_classes():
     assert "attn" in MODELS
-    for cfg_cls, model_cls in MODELS.values():
+    for spec in MODELS.values():
+        cfg_cls, model_cls = spec.config, spec.model_class
         assert isinstance(cfg_cls, type) and isinstance(model_cls, type)
+        assert spec.description and spec.kind in MODELS
         assert issubclass(model_cls, torch.nn.Module)
         assert hasattr(cfg_cls, "to_dict")
 
@@ -242,9 +252,9 @@ def test_next_token_fn_matches_next_token_logits(case):
     torch.testing.assert_close(fast, plain, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(n for n in MODELS if not MODELS[n].preset))
 def test_default_switches_have_no_extras(name):
-    m = MODELS[name][1](make_config(name), seed=0)
+    m = MODELS[name].model_class(make_config(name), seed=0)
     names = [n for n, _ in m.named_parameters()]
     for n in names:
         leaf = n.rsplit(".", 1)[-1]
@@ -328,7 +338,7 @@ def test_n_non_embedding_params_attention_only_formula():
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_seeding(case):
     name, variant = case
-    cfg_cls, model_cls = MODELS[name]
+    model_cls = MODELS[name].model_class
     cfg = make_config(name, variant)
     state_before = torch.random.get_rng_state()
     a = model_cls(cfg, seed=3).state_dict()
@@ -353,7 +363,7 @@ def test_bad_configs_raise(name):
     spec = SPECS[name]
     for kw in spec.bad:
         with pytest.raises(InputError):
-            MODELS[name][0](**{"V": V, **spec.config, **kw})
+            MODELS[name].config(**{"V": V, **MODELS[name].preset, **spec.config, **kw})
 
 
 def test_non_divisible_ok_with_explicit_head_sizes():
@@ -371,7 +381,7 @@ def test_to_dict_round_trip(case):
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_config_validates_as_a_sweep_section(name):
-    adapter = pydantic.TypeAdapter(MODELS[name][0])
+    adapter = pydantic.TypeAdapter(MODELS[name].config)
     cfg = make_config(name)
     assert adapter.validate_python(cfg.to_dict()) == cfg
     with pytest.raises(pydantic.ValidationError):
@@ -388,7 +398,7 @@ TRAIN_IDS = [f"{n}-{v}" for n, v in TRAIN_CASES]
 def fitted(name: str, variant: str):
     """A model fitted to a tiny triple set (V=8, N=10), with its data and result."""
     ds = random_triples(V=8, N=10, seed=0)
-    model = MODELS[name][1](make_config(name, variant, V=8), seed=0)
+    model = MODELS[name].model_class(make_config(name, variant, V=8), seed=0)
     train_cfg = TrainConfig(lr=0.05, max_steps=300)
     return model, ds, train_cfg, fit_model(model, ds.tuples, train_cfg)
 
@@ -415,7 +425,7 @@ def test_save_load_round_trip(tmp_path, case):
     run = load_run(tmp_path / "run")
     assert type(run.model) is type(model)
     assert run.model.cfg == model.cfg
-    assert run.config["n_non_embedding_params"] == model.n_non_embedding_params()
+    assert run.config["params_total"] == sum(p.numel() for p in model.parameters())
     ctx = context_block(0, 64, 8, 2)
     with torch.no_grad():
         assert torch.equal(run.model.next_token_logits(ctx), model.next_token_logits(ctx))

@@ -263,7 +263,7 @@ def test_factorizations_match_sequential(name, shared):
     # own data: the batched gather path
     from artifactlab.models import MODELS
 
-    config_cls, model_cls = MODELS[name]
+    config_cls, model_cls = MODELS[name].config, MODELS[name].model_class
     models = [model_cls(config_cls(V=9, rank=3), seed=s).double() for s in range(3)]
     datasets = [random_triples(V=9, N=30, seed=0 if shared else s).tuples for s in range(3)]
     cfgs = [

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from artifactlab.data.truth import TruthDataset
+from artifactlab.data.truth_set import TruthDataset
 from artifactlab.data.world_kit import Fact, Pairs, hold_out, require, world_dataset
 
 MAX_PEOPLE = 20_000  # the family tree doubles and more per generation: refuse a runaway size

@@ -7,7 +7,7 @@ text files that the ``pykeen`` package ships (``pip install "artifactlab[kg]"``)
 their standard train/valid/test splits. pykeen itself is never imported (that takes
 seconds): only its folder is located.
 
-Every loader here builds a :class:`~artifactlab.data.truth.TruthDataset` the same way:
+Every loader here builds a :class:`~artifactlab.data.truth_set.TruthDataset` the same way:
 
 - **vocabulary**: the entities of all splits (heads and tails), sorted, then the
   relations of all splits, sorted, so entities are ids ``0 .. E-1`` and every valid or
@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from artifactlab.data.truth import TruthDataset
+from artifactlab.data.truth_set import TruthDataset
 from artifactlab.data.tuples import TupleDataset, Vocabulary
 from artifactlab.errors import InputError
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from artifactlab.data.family import family_world
-from artifactlab.data.truth import TruthDataset
+from artifactlab.data.truth_set import TruthDataset
 from artifactlab.data.world_kit import Fact, draw, hold_out, require, world_dataset
 
 # singular/plural forms; past the end of a list, names are made up (noun12 / noun12s ...)

@@ -1,5 +1,7 @@
 """Experiments: sweep files, the results store, runners and the paper's reproductions.
 
+Names are imported on first use, so ``import artifactlab.experiments`` imports no torch.
+
 Example
 -------
 >>> from artifactlab.experiments import FIGURES, TRIAL_KINDS
@@ -7,10 +9,25 @@ Example
 (['fig2', 'fig3'], ['toy-artifacts', 'truth-completion'])
 """
 
-from artifactlab.experiments.registry import TRIAL_KINDS
-from artifactlab.experiments.reproduce import FIGURES, run_figure
-from artifactlab.experiments.runner import run_sweep
-from artifactlab.experiments.store import ResultsStore
-from artifactlab.experiments.sweep_file import load_sweep
+from __future__ import annotations
 
-__all__ = ["FIGURES", "TRIAL_KINDS", "ResultsStore", "load_sweep", "run_figure", "run_sweep"]
+import importlib
+from typing import Any
+
+_LAZY = {
+    "FIGURES": "reproduce",
+    "run_figure": "reproduce",
+    "TRIAL_KINDS": "registry",
+    "run_sweep": "runner",
+    "ResultsStore": "store",
+    "load_sweep": "sweep_file",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"artifactlab.experiments.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'artifactlab.experiments' has no attribute {name!r}")
+
+
+__all__ = sorted(_LAZY)

@@ -9,8 +9,8 @@ hallucinations (``compare.png``).
 
 Example
 -------
->>> sorted(MODEL_PRESETS)
-['attn', 'attn-mlp', 'complex', 'cp', 'distmult', 'ngram', 'rescal']
+>>> parse_models("cp, attn-mlp")
+['cp', 'attn-mlp']
 >>> print(sweep_yaml("nations", ["ngram", "cp"], seeds=2).splitlines()[0])
 trial: truth-completion
 """
@@ -27,22 +27,13 @@ import yaml
 
 from artifactlab.errors import InputError
 
-#: model presets: name -> the ``model`` section of the trial (defaults chosen before any run)
-MODEL_PRESETS: dict[str, dict] = {
-    "ngram": {"kind": "ngram"},
-    "cp": {"kind": "cp", "rank": 32},
-    "distmult": {"kind": "distmult", "rank": 32},
-    "rescal": {"kind": "rescal", "rank": 32},
-    "complex": {"kind": "complex", "rank": 32},
-    "attn": {"kind": "attn", "d_model": 64, "n_heads": 4},
-    "attn-mlp": {"kind": "attn", "d_model": 64, "n_heads": 4, "mlp": True},
-}
+#: every registered model name, each at its config's defaults (chosen before any run)
 DEFAULT_MODELS = ("ngram", "cp", "distmult", "rescal", "complex", "attn", "attn-mlp")
 #: training for every model: Adam to a train loss under 0.01 nats (a completion), or 2000 steps
 TRAINING = {"lr": 0.01, "max_steps": 2000, "loss_tol": 0.01}
 #: the columns of the printed table: (CSV column, header)
 COLUMNS = (
-    ("params_total", "params"),
+    ("params_total", "params (all)"),
     ("train_accuracy", "train acc"),
     ("test_accuracy", "test acc"),
     ("tail_mrr", "MRR (tail)"),
@@ -55,14 +46,16 @@ COLUMNS = (
 
 
 def parse_models(text: str) -> list[str]:
-    """``"ngram,cp,attn"`` -> preset names, checked."""
+    """``"ngram,cp,attn"`` -> registered model names, checked (``artifactlab ls models``)."""
+    from artifactlab.models.registry import MODELS
+
     names = [m.strip() for m in text.split(",") if m.strip()]
-    unknown = [m for m in names if m not in MODEL_PRESETS]
+    unknown = [m for m in names if m not in MODELS]
     if unknown or not names:
         raise InputError(
             "--models",
             f"unknown model(s) {', '.join(unknown)}" if unknown else "is empty",
-            f"choose from {', '.join(MODEL_PRESETS)}",
+            f"choose from {', '.join(MODELS)}",
         )
     return list(dict.fromkeys(names))
 
@@ -80,16 +73,25 @@ def sweep_yaml(
         "trial": "truth-completion",
         "name": "compare",
         "base": {"data": data, "train": dict(TRAINING), "eval": {"taus": [0.5]}},
-        "cases": [{f"model.{k}": v for k, v in MODEL_PRESETS[m].items()} for m in models],
+        "cases": [{"model.kind": m} for m in models],
         "seeds": seeds,
     }
     return yaml.safe_dump(sweep, sort_keys=False)
 
 
 def model_label(row: dict[str, str]) -> str:
-    """The preset name of a CSV row (``attn-mlp`` for an attention model with its MLP)."""
+    """The registered name of a CSV row's model (``attn-mlp`` for a transformer with its MLP)."""
+    from artifactlab.models.registry import MODELS
+
     kind = row["model.kind"]
-    return f"{kind}-mlp" if kind == "attn" and row.get("model.mlp") == "True" else kind
+    for spec in MODELS.values():  # the name whose preset the row matches, presets first
+        if (
+            spec.kind == kind
+            and spec.preset
+            and all(row.get(f"model.{k}") == str(v) for k, v in spec.preset.items())
+        ):
+            return spec.name
+    return kind
 
 
 def summarise(csv_path: Path) -> dict:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import time
 import traceback
 from dataclasses import dataclass, field
 from math import nan
@@ -37,7 +36,7 @@ import numpy as np
 from pydantic import ConfigDict, with_config
 
 from artifactlab.data.kg import KNOWLEDGE_GRAPHS, entity_ids, known_triples, load_kg
-from artifactlab.data.truth import TruthDataset
+from artifactlab.data.truth_set import TruthDataset
 from artifactlab.data.worlds import WORLDS
 from artifactlab.errors import InputError
 from artifactlab.experiments.kinds import (
@@ -47,19 +46,15 @@ from artifactlab.experiments.kinds import (
     canonical,
     validate_section,
 )
-from artifactlab.experiments.toy_trial import (
-    check_seed_and_sections,
-    common_sections,
-    run_files,
-)
-from artifactlab.models import MODELS
+from artifactlab.experiments.toy_trial import check_seed_and_sections, common_sections
+from artifactlab.experiments.training import build_model, run_files, train_group
+from artifactlab.models import parameter_counts
 from artifactlab.tensor import DataTensor
 from artifactlab.tensor.completion import evaluate_completion
 from artifactlab.tensor.data_tensor import encode
+from artifactlab.tensor.labels import judge, scores_of
 from artifactlab.tensor.linkpred import filtered_ranks, link_prediction_metrics
-from artifactlab.tensor.truth import judge, scores_of
-from artifactlab.train import TrainConfig, can_batch, train_batched
-from artifactlab.train.fit import fit_model
+from artifactlab.train import TrainConfig
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -186,7 +181,9 @@ def validate(config: dict) -> dict:
     section["digest"] = data_digest(data.source)
     if section["digest"] is None:
         del section["digest"]  # worlds and KGs: their configs stay as they were
-    return canonical({"seed": seed, "data": section, **common_sections(config, ds.vocab.V)})
+    return canonical(
+        {"seed": seed, "data": section, **common_sections(config, ds.vocab.V, ds.train.n)}
+    )
 
 
 def _with_defaults(source: str, params: dict) -> dict:
@@ -207,19 +204,9 @@ def group_key(config: dict) -> str:
 def run_group(configs: list[dict]) -> list[TrialOutput]:
     """Train the group's models (batched when possible), then judge each one."""
     ds = dataset_of(configs[0])
-    models = []
-    for cfg in configs:
-        config_cls, model_cls = MODELS[cfg["model"]["kind"]]
-        fields = {k: v for k, v in cfg["model"].items() if k != "kind"}
-        models.append(model_cls(config_cls(**fields), seed=cfg["seed"]))
+    models = [build_model(cfg["model"], cfg["seed"]) for cfg in configs]
     train_cfgs = [TrainConfig(**cfg["train"]) for cfg in configs]
-    tuples = [ds.train.tuples] * len(configs)
-    start = time.perf_counter()
-    if len(configs) > 1 and can_batch(models, tuples, train_cfgs) is None:
-        results = train_batched(models, tuples, train_cfgs)
-    else:
-        results = [fit_model(m, t, c) for m, t, c in zip(models, tuples, train_cfgs, strict=True)]
-    share = (time.perf_counter() - start) / len(configs)
+    results, share = train_group(models, [ds.train.tuples] * len(configs), train_cfgs)
     outputs = []
     for cfg, model, result in zip(configs, models, results, strict=True):
         try:  # one trial's evaluation failing fails that trial only
@@ -246,7 +233,7 @@ def _judge(cfg: dict, model: Any, ds: TruthDataset) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "n_train": D.nnz,
         "n_truth": truth.n_truth,
-        "params_total": sum(p.numel() for p in model.parameters()),
+        **parameter_counts(model).to_dict(),
         "test_accuracy": truth.test_accuracy,
         "test_cross_entropy": truth.test_cross_entropy,
     }
@@ -287,6 +274,7 @@ TRUTH_COMPLETION = TrialKind(
         "n_train",
         "n_truth",
         "params_total",
+        "params_non_embedding",
         "steps",
         "stop_reason",
         "train_loss",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from artifactlab.errors import InputError
 
 if TYPE_CHECKING:
-    from artifactlab.experiments.runner import Unit
+    from artifactlab.experiments.executors import Unit
 
 
 def _ray() -> Any:
@@ -33,8 +33,9 @@ def run_on_ray(
     units: list[Unit], workers: int, address: str | None, stop: Callable[[], bool]
 ) -> Iterator[tuple[str, int, list[dict] | None]]:
     """Run batches as Ray tasks, at most ``workers`` in flight; same events as the runner's."""
+    from artifactlab.experiments.executors import bounded, execute_unit
+
     ray = _ray()
-    from artifactlab.experiments.runner import bounded, execute_unit
 
     started_here = not ray.is_initialized()
     if started_here:

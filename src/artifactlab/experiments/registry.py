@@ -16,7 +16,7 @@ Example
 >>> sorted(BUILTIN_KINDS)
 ['toy-artifacts', 'truth-completion']
 >>> TRIAL_KINDS["toy-artifacts"].metrics[:3]
-('n_train', 'n_params', 'steps')
+('n_train', 'params_total', 'params_non_embedding')
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from artifactlab.experiments.table import sweep_rows, write_table
 from artifactlab.provenance import provenance
 
 #: figure -> the CSV column on its x axis
-FIGURES = {"fig2": "n_train", "fig3": "n_params"}
+FIGURES = {"fig2": "n_train", "fig3": "params_non_embedding"}
 SCALES = ("default", "large", "tiny")
 
 

@@ -27,17 +27,14 @@ Example
 from __future__ import annotations
 
 import multiprocessing
-import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
 from artifactlab.errors import InputError
-from artifactlab.experiments.registry import TRIAL_KINDS
+from artifactlab.experiments.executors import Unit, bounded, execute_unit
 from artifactlab.experiments.store import ResultsStore
 from artifactlab.experiments.sweep_file import Sweep, Trial
 
@@ -75,37 +72,6 @@ class TrialsFailedError(RuntimeError):
             f"{summary.failed} trial(s) of {name} failed; first: trial {first['index']} "
             f"{first['params']}: {first['error']}"
         )
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One batch to run: every config of the batch, and which of its trials to record."""
-
-    kind: str
-    configs: list[dict]
-    trials: list[Trial]
-    pending: list[bool]
-
-
-def execute_unit(kind: str, configs: list[dict]) -> list[dict[str, Any]]:
-    """Run one batch in this process with one torch thread; never raises.
-
-    Returns
-    -------
-    list of dict
-        Per config: ``{"ok": True, "metrics", "timings", "files"}`` or
-        ``{"ok": False, "error": traceback text}``.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: one thread each, the same arithmetic everywhere
-    try:
-        outputs = TRIAL_KINDS[kind].run_group(configs)
-        return [{"ok": out.error is None, **out.__dict__} for out in outputs]
-    except Exception:  # noqa: BLE001 - a failing trial is reported, the sweep goes on
-        error = traceback.format_exc()
-        return [{"ok": False, "error": error} for _ in configs]
-    finally:
-        torch.set_num_threads(threads)
 
 
 def pending_units(sweep: Sweep, store: ResultsStore) -> tuple[list[Unit], int]:
@@ -240,34 +206,6 @@ def _run_local(units: list[Unit], workers: int, address: str | None, stop: Calla
         yield "end", i, execute_unit(unit.kind, unit.configs)
 
 
-def bounded(
-    n_units: int,
-    workers: int,
-    stop: Callable[[], bool],
-    submit: Callable[[int], Any],
-    finished: Callable[[list[Any]], list[tuple[Any, list[dict]]]],
-    in_flight: dict[Any, int],
-) -> Iterator[tuple[str, int, list[dict] | None]]:
-    """Keep at most ``workers`` batches in flight; yield the runner's start and end events.
-
-    ``submit(i)`` starts batch i and returns a handle; ``finished(handles)`` blocks until at
-    least one handle is done and returns ``(handle, outcome)`` pairs. ``in_flight`` (handle ->
-    batch) is the caller's, so it can cancel what still runs when it stops early.
-    """
-    queue = iter(range(n_units))
-    while True:
-        while len(in_flight) < workers and not stop():
-            i = next(queue, None)
-            if i is None:
-                break
-            yield "start", i, None
-            in_flight[submit(i)] = i
-        if not in_flight:
-            return
-        for handle, outcome in finished(list(in_flight)):
-            yield "end", in_flight.pop(handle), outcome
-
-
 def _run_processes(units: list[Unit], workers: int, address: str | None, stop: Callable[[], bool]):
     ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads can hang
 
@@ -303,6 +241,6 @@ def _outcome(fut: Future, n: int) -> list[dict]:
 
 
 def _run_ray(units: list[Unit], workers: int, address: str | None, stop: Callable[[], bool]):
-    from artifactlab.experiments.ray_backend import run_on_ray
+    from artifactlab.experiments.ray_backend import run_on_ray  # Ray is an optional extra
 
     yield from run_on_ray(units, workers, address, stop)

@@ -228,7 +228,7 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection | None:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         else:  # readers change nothing, so they work on stores they may not write
-            conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as err:
         raise InputError(

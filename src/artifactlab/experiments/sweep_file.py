@@ -47,7 +47,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from artifactlab.errors import InputError
 from artifactlab.experiments.kinds import SectionError, TrialKind
-from artifactlab.experiments.registry import TRIAL_KINDS
 from artifactlab.experiments.yaml_lines import YamlDoc, load_yaml_with_lines
 
 #: the default of ``--max-trials``
@@ -167,6 +166,8 @@ def load_sweep(path: str | Path, max_trials: int = MAX_TRIALS) -> Sweep:
         raise InputError(
             doc.where(loc), _schema_problem(first), "see the README's sweep file format"
         ) from None
+    from artifactlab.experiments.registry import TRIAL_KINDS  # imports the trial kinds: torch
+
     kind = TRIAL_KINDS.get(spec.trial)
     if kind is None:
         known = ", ".join(sorted(TRIAL_KINDS))

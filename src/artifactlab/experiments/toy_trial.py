@@ -21,14 +21,11 @@ Example
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import torch
@@ -43,12 +40,11 @@ from artifactlab.experiments.kinds import (
     canonical,
     validate_section,
 )
-from artifactlab.models import MODELS
-from artifactlab.runs import save_run
+from artifactlab.experiments.training import build_model, run_files, train_group
+from artifactlab.models import MODELS, parameter_counts
 from artifactlab.tensor import DataTensor
 from artifactlab.tensor.completion import MAX_CONTEXTS, evaluate_completion
-from artifactlab.train import TrainConfig, TrainResult, can_batch, train_batched
-from artifactlab.train.fit import fit_model
+from artifactlab.train import TrainConfig, TrainResult
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -132,20 +128,25 @@ def check_seed_and_sections(config: dict) -> int:
     return seed
 
 
-def common_sections(config: dict, V: int) -> dict:
-    """The ``model`` (any registered kind, ``V`` from the data), ``train`` and ``eval`` sections."""
+def common_sections(config: dict, V: int, n: int = 3) -> dict:
+    """The ``model``, ``train`` and ``eval`` sections (``V`` and ``n_ctx`` from the data)."""
     model = dict(config.get("model") or {})
     name = model.pop("kind", "attn")
     if name not in MODELS:
         raise SectionError(("model", "kind"), f"unknown model {name!r} (known: {sorted(MODELS)})")
+    spec = MODELS[name]
+    for key, value in spec.preset.items():  # attn-mlp: the transformer with mlp=True
+        if model.setdefault(key, value) != value:
+            raise SectionError(("model", key), f"model {name!r} fixes {key}={value!r}")
     model.setdefault("V", V)
-    model_cfg = validate_section(MODELS[name][0], model, ("model",))
+    model.setdefault("n_ctx", n)
+    model_cfg = validate_section(spec.config, model, ("model",))
     if model_cfg.V != V:
         raise SectionError(("model", "V"), f"must equal the data's {V} tokens, got {model_cfg.V}")
     train_cfg = validate_section(TrainConfig, config.get("train") or {}, ("train",))
     eval_opts = validate_section(EvalOptions, config.get("eval") or {}, ("eval",))
     return {
-        "model": {"kind": name, **canonical(model_cfg)},
+        "model": {"kind": spec.kind, **canonical(model_cfg)},
         "train": canonical(train_cfg),
         "eval": canonical(eval_opts),
     }
@@ -170,26 +171,18 @@ def group_key(config: dict) -> str:
 
 def run_group(configs: list[dict]) -> list[TrialOutput]:
     """Train the trials together when they fit one batch, then evaluate each one."""
-    datasets, models, train_cfgs = [], [], []
+    datasets = []
     for cfg in configs:
         d = cfg["data"]
         ranges = tuple(d["ranges"]) if d["ranges"] else None
         datasets.append(random_triples(d["V"], d["N"], d["seed"], k=d["k"], ranges=ranges))
-        model_cfg = {k: v for k, v in cfg["model"].items() if k != "kind"}
-        config_cls, model_cls = MODELS[cfg["model"]["kind"]]
-        models.append(model_cls(config_cls(**model_cfg), seed=cfg["seed"]))
-        train_cfgs.append(TrainConfig(**cfg["train"]))
-    tuples = [ds.tuples for ds in datasets]
-    start = time.perf_counter()
-    if len(configs) > 1 and can_batch(models, tuples, train_cfgs) is None:
-        results = train_batched(models, tuples, train_cfgs)
-    else:
-        results = [fit_model(m, t, c) for m, t, c in zip(models, tuples, train_cfgs, strict=True)]
-    group_seconds = time.perf_counter() - start
+    models = [build_model(cfg["model"], cfg["seed"]) for cfg in configs]
+    train_cfgs = [TrainConfig(**cfg["train"]) for cfg in configs]
+    results, share = train_group(models, [ds.tuples for ds in datasets], train_cfgs)
     outputs = []
     for cfg, model, ds, res in zip(configs, models, datasets, results, strict=True):
         try:  # one trial's evaluation failing (too many contexts) fails that trial only
-            outputs.append(_evaluate(cfg, model, ds, res, group_seconds / len(configs)))
+            outputs.append(_evaluate(cfg, model, ds, res, share))
         except Exception:  # noqa: BLE001 - reported in the store, the batch goes on
             outputs.append(TrialOutput({}, error=traceback.format_exc()))
     return outputs
@@ -204,7 +197,7 @@ def _evaluate(cfg: dict, model: torch.nn.Module, ds, result: TrainResult, share:
     )
     metrics: dict = {
         "n_train": D.nnz,
-        "n_params": model.n_non_embedding_params(),
+        **parameter_counts(model).to_dict(),
         "steps": result.steps,
         "stop_reason": result.stop_reason,
         "train_loss": result.loss,
@@ -219,22 +212,6 @@ def _evaluate(cfg: dict, model: torch.nn.Module, ds, result: TrainResult, share:
     return TrialOutput(metrics, timings, run_files(cfg, model, ds, result))
 
 
-def run_files(cfg: dict, model, ds, result: TrainResult) -> dict[str, bytes]:
-    """The trial's run folder (loadable by ``artifactlab artifacts``) as file name -> bytes."""
-    with tempfile.TemporaryDirectory() as tmp:
-        run = save_run(
-            Path(tmp) / "run",
-            model,
-            ds,
-            TrainConfig(**cfg["train"]),
-            result,
-            cfg["seed"],
-            model_name=cfg["model"]["kind"],
-            extra={"trial": copy.deepcopy(cfg)},
-        )
-        return {p.name: p.read_bytes() for p in sorted(run.iterdir())}
-
-
 TOY_ARTIFACTS = TrialKind(
     name="toy-artifacts",
     description="random triples -> toy transformer -> completion artifacts at each tau",
@@ -243,7 +220,8 @@ TOY_ARTIFACTS = TrialKind(
     run_group=run_group,
     metrics=(
         "n_train",
-        "n_params",
+        "params_total",
+        "params_non_embedding",
         "steps",
         "stop_reason",
         "train_loss",

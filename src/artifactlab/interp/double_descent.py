@@ -260,7 +260,7 @@ def artifacts_trial(V: int, N: int, d_model: int, seed: int, max_steps: int = 40
         "n_test": n_test,
         "d_model": d_model,
         "seed": seed,
-        "n_params": model.n_non_embedding_params(),
+        "params_non_embedding": model.n_non_embedding_params(),
         "train_accuracy": result.accuracy,
         "n_artifacts@0.5": report.n_artifacts[0.5],
         "test_error": float(np.mean(guess != test[:, 2])),

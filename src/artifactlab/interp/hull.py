@@ -26,12 +26,16 @@ Example
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linprog
+
+from artifactlab.errors import InputError
 
 STAGES = ("bounding_box", "training_point", "hyperplane", "lp")
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
@@ -285,3 +289,30 @@ def plot_rate_csv(csv_path: str | Path, png_path: str | Path) -> None:
     fig.tight_layout()
     fig.savefig(png_path, format="png", dpi=120)
     plt.close(fig)
+
+
+def write_rate_experiment(
+    out: Path,
+    dims: list[int],
+    n_trains: list[int],
+    n_test: int,
+    seed: int,
+    advance: Callable[[int], None] = lambda k: None,
+) -> list[tuple[int, int, float]]:
+    """Run :func:`interpolation_rate_experiment`; write ``hull_rate.csv`` and ``.png`` in ``out``.
+
+    Both files are written in a scratch folder inside ``out`` and renamed together, so an
+    interrupted run leaves nothing half-written.
+    """
+    if n_test < 1:
+        raise InputError("--n-test", f"is {n_test}, must be >= 1")
+    rows = interpolation_rate_experiment(dims, n_trains, n_test, seed, advance)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, png_path = out / "hull_rate.csv", out / "hull_rate.png"
+    with tempfile.TemporaryDirectory(dir=out) as scratch:
+        tmp_csv, tmp_png = Path(scratch) / csv_path.name, Path(scratch) / png_path.name
+        write_rate_csv(rows, tmp_csv)
+        plot_rate_csv(tmp_csv, tmp_png)
+        os.replace(tmp_csv, csv_path)
+        os.replace(tmp_png, png_path)
+    return rows

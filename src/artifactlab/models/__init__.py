@@ -1,31 +1,48 @@
-"""Completion models, registered by name so the CLI can build them from a string.
+"""Completion models, registered by name so the CLI and sweep files can build them from a string.
+
+The registry (:data:`MODELS`, :mod:`artifactlab.models.registry`) and the configs
+(:mod:`artifactlab.models.config`) import no torch; the model classes are imported
+on first use.
 
 Example
 -------
 >>> from artifactlab.models import MODELS
 >>> sorted(MODELS)
-['attn', 'complex', 'cp', 'distmult', 'ngram', 'rescal']
+['attn', 'attn-mlp', 'complex', 'cp', 'distmult', 'ngram', 'rescal']
+>>> MODELS["cp"].model_class.__name__
+'CP'
 """
 
 from __future__ import annotations
 
-from artifactlab.models.complex import ComplEx
-from artifactlab.models.cp import CP
-from artifactlab.models.distmult import DistMult
-from artifactlab.models.factorization import FactorizationConfig, TripleFactorization
-from artifactlab.models.ngram import NGramConfig, NGramModel
-from artifactlab.models.rescal import RESCAL
-from artifactlab.models.toy_transformer import ToyTransformer, ToyTransformerConfig
+import importlib
+from typing import Any
 
-#: name -> (config class, model class); every entry is covered by tests/models/test_contract.py
-MODELS: dict[str, tuple[type, type]] = {
-    "attn": (ToyTransformerConfig, ToyTransformer),
-    "ngram": (NGramConfig, NGramModel),
-    "cp": (FactorizationConfig, CP),
-    "distmult": (FactorizationConfig, DistMult),
-    "rescal": (FactorizationConfig, RESCAL),
-    "complex": (FactorizationConfig, ComplEx),
+from artifactlab.models.config import FactorizationConfig, NGramConfig, ToyTransformerConfig
+from artifactlab.models.registry import (
+    MODELS,
+    ModelSpec,
+    ParameterCounts,
+    find_model,
+    parameter_counts,
+)
+
+_LAZY = {
+    "CP": "cp",
+    "ComplEx": "complex",
+    "DistMult": "distmult",
+    "RESCAL": "rescal",
+    "NGramModel": "ngram",
+    "ToyTransformer": "toy_transformer",
+    "TripleFactorization": "factorization",
 }
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"artifactlab.models.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'artifactlab.models' has no attribute {name!r}")
+
 
 __all__ = [
     "CP",
@@ -34,9 +51,13 @@ __all__ = [
     "ComplEx",
     "DistMult",
     "FactorizationConfig",
+    "ModelSpec",
     "NGramConfig",
     "NGramModel",
+    "ParameterCounts",
     "ToyTransformer",
     "ToyTransformerConfig",
     "TripleFactorization",
+    "find_model",
+    "parameter_counts",
 ]

@@ -11,7 +11,7 @@ Example
 >>> import torch
 >>> from artifactlab.models.factorization import FactorizationConfig
 >>> model = ComplEx(FactorizationConfig(V=6, rank=4), seed=0)
->>> model.n_non_embedding_params()  # 4 real tables of V x rank
+>>> sum(p.numel() for p in model.parameters())  # 4 real tables of V x rank
 96
 """
 

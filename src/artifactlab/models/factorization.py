@@ -17,62 +17,25 @@ raises :class:`~artifactlab.errors.InputError`.
 Example
 -------
 >>> import torch
+>>> from artifactlab.models import parameter_counts
 >>> from artifactlab.models.cp import CP
 >>> model = CP(FactorizationConfig(V=5, rank=4), seed=0)
 >>> model.next_token_logits(torch.tensor([[1, 2]])).shape
 torch.Size([1, 5])
->>> model.n_non_embedding_params()  # every parameter: 3 tables of V x rank
-60
+>>> parameter_counts(model)  # per-token tables only: no embedding split
+ParameterCounts(total=60, non_embedding=None)
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 import torch
-from pydantic import ConfigDict, with_config
 from torch import Tensor, nn
 
 from artifactlab.errors import InputError
-
-
-@with_config(ConfigDict(extra="forbid"))  # sweep files validate it with pydantic
-@dataclass(frozen=True)
-class FactorizationConfig:
-    """Shape of a triple factorization model.
-
-    Attributes
-    ----------
-    V : int
-        Vocabulary size (number of tokens, each an entity and a relation).
-    rank : int
-        Rank ``d`` of the factorization: the width of each embedding (complex
-        dimensions for ComplEx).
-    n_ctx : int
-        Context length plus one; must be 3 (triples), kept so every model config
-        names its tuple length the same way.
-    """
-
-    V: int
-    rank: int = 32
-    n_ctx: int = 3
-
-    def __post_init__(self) -> None:
-        for name in ("V", "rank"):
-            if getattr(self, name) < 1:
-                raise InputError(f"model option {name}", f"must be >= 1, got {getattr(self, name)}")
-        if self.n_ctx != 3:
-            raise InputError(
-                "model option n_ctx",
-                f"factorization models score triples only: must be 3, got {self.n_ctx}",
-                "use the `attn` or `ngram` model for other tuple lengths",
-            )
-
-    def to_dict(self) -> dict:
-        """Plain-JSON form, as saved in a run folder."""
-        return asdict(self)
+from artifactlab.models.config import FactorizationConfig
 
 
 class TripleFactorization(nn.Module, abc.ABC):
@@ -111,15 +74,6 @@ class TripleFactorization(nn.Module, abc.ABC):
     @abc.abstractmethod
     def score(self, triples: Tensor) -> Tensor:
         """The score's formula, one triple at a time: (B, 3) -> (B,). Slow; a test oracle."""
-
-    def n_non_embedding_params(self) -> int:
-        """Every parameter.
-
-        A factorization is nothing but per-token tables: no weight is shared by all
-        tokens, so the transformer's split (per-token embeddings left out, shared
-        weights counted) would count nothing. All of them are the model's capacity.
-        """
-        return sum(p.numel() for p in self.parameters())
 
     def next_token_logits(self, contexts: Tensor) -> Tensor:
         """Scores of every tail after each (head, relation) context: (B, 2) -> (B, V)."""

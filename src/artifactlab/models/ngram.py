@@ -19,7 +19,7 @@ Example
 >>> torch.softmax(model.next_token_logits(torch.tensor([[0, 1], [2, 2]])), -1)
 tensor([[0.3333, 0.0000, 0.6667],
         [0.3333, 0.3333, 0.3333]])
->>> model.n_counts, model.n_non_embedding_params()
+>>> model.n_counts, sum(p.numel() for p in model.parameters())
 (3, 0)
 """
 
@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from pydantic import ConfigDict, with_config
 from torch import Tensor, nn
 
 from artifactlab.errors import InputError
+from artifactlab.models.config import NGramConfig
 
 #: logit of a token never seen after an observed context (unsmoothed): finite, so losses and
 #: log-softmaxes stay finite, yet exp(LOG_ZERO - max) underflows to exactly 0 in float32 and
@@ -42,44 +41,6 @@ from artifactlab.errors import InputError
 LOG_ZERO = -1e4
 
 _BUFFERS = ("context_keys_", "context_offsets_", "context_totals_", "next_tokens_", "counts_")
-
-
-@with_config(ConfigDict(extra="forbid"))  # sweep files validate it with pydantic
-@dataclass(frozen=True)
-class NGramConfig:
-    """Shape of a count model.
-
-    Attributes
-    ----------
-    V : int
-        Vocabulary size (number of tokens).
-    n_ctx : int
-        Longest context the model reads; tuples of length up to ``n_ctx + 1`` can be fitted.
-    smoothing : float
-        Additive (Laplace) smoothing ``a`` added to every count of an observed context;
-        0 is the maximum-likelihood fit.
-    """
-
-    V: int
-    n_ctx: int = 3
-    smoothing: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("V", "n_ctx"):
-            if getattr(self, name) < 1:
-                raise InputError(f"model option {name}", f"must be >= 1, got {getattr(self, name)}")
-        if not self.smoothing >= 0 or math.isinf(self.smoothing):
-            raise InputError("model option smoothing", f"must be >= 0, got {self.smoothing}")
-        if (self.V + 1) ** self.n_ctx > 2**63 - 1:
-            raise InputError(
-                "model options V/n_ctx",
-                f"(V + 1)^n_ctx = {self.V + 1}^{self.n_ctx} contexts overflow the int64 keys",
-                "use a smaller n_ctx",
-            )
-
-    def to_dict(self) -> dict:
-        """Plain-JSON form, as saved in a run folder."""
-        return asdict(self)
 
 
 class NGramModel(nn.Module):
@@ -114,17 +75,13 @@ class NGramModel(nn.Module):
         """Distinct observed (context, next token) pairs, over every context length."""
         return len(self.counts_)
 
-    def n_non_embedding_params(self) -> int:
-        """Trainable parameters: none (the counts are data, see :attr:`n_counts`)."""
-        return 0
-
     def fit(self, tuples: np.ndarray | Tensor) -> NGramModel:
         """Count every prefix of every tuple and the token that follows it.
 
         Parameters
         ----------
         tuples : numpy.ndarray or Tensor
-            Training tuples, shape (N, n) with ``2 <= n <= n_ctx + 1``; each row gives
+            Training tuples, shape (N, n) with ``2 <= n <= n_ctx``; each row gives
             ``n - 1`` (context, next token) pairs, one per prefix length.
 
         Returns
@@ -160,11 +117,11 @@ class NGramModel(nn.Module):
 
     def _check_tuples(self, tuples: np.ndarray | Tensor) -> Tensor:
         data = torch.as_tensor(np.asarray(tuples), dtype=torch.int64)
-        if data.dim() != 2 or not 2 <= data.shape[1] <= self.cfg.n_ctx + 1:
+        if data.dim() != 2 or not 2 <= data.shape[1] <= self.cfg.n_ctx:
             raise InputError(
                 "tuples",
-                f"shape {tuple(data.shape)}, expected (N, n) with 2 <= n <= n_ctx + 1 = "
-                f"{self.cfg.n_ctx + 1}",
+                f"shape {tuple(data.shape)}, expected (N, n) with 2 <= n <= n_ctx = "
+                f"{self.cfg.n_ctx}",
                 "raise the model's n_ctx" if data.dim() == 2 and data.shape[1] > 2 else "",
             )
         if len(data) and (data.min() < 0 or data.max() >= self.cfg.V):
@@ -186,8 +143,10 @@ class NGramModel(nn.Module):
         smoothing, and all-zero logits (uniform) in unobserved contexts.
         """
         B, m = contexts.shape
-        if not 1 <= m <= self.cfg.n_ctx:
-            raise InputError("contexts", f"length {m}, expected 1..n_ctx = 1..{self.cfg.n_ctx}")
+        if not 1 <= m < self.cfg.n_ctx:
+            raise InputError(
+                "contexts", f"length {m}, expected 1..n_ctx - 1 = 1..{self.cfg.n_ctx - 1}"
+            )
         logits = torch.zeros(B, self.cfg.V, device=contexts.device)
         C = len(self.context_keys_)
         if C == 0:

@@ -9,7 +9,8 @@ Example
 >>> import torch
 >>> from artifactlab.models.factorization import FactorizationConfig
 >>> model = RESCAL(FactorizationConfig(V=6, rank=4), seed=0)
->>> model.next_token_logits(torch.tensor([[1, 2]])).shape, model.n_non_embedding_params()
+>>> n_params = sum(p.numel() for p in model.parameters())
+>>> model.next_token_logits(torch.tensor([[1, 2]])).shape, n_params
 (torch.Size([1, 6]), 120)
 """
 

@@ -20,96 +20,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 import torch
-from pydantic import ConfigDict, with_config
 from torch import Tensor, nn
 
-from artifactlab.errors import InputError
-
-
-@with_config(ConfigDict(extra="forbid"))  # sweep files validate it with pydantic
-@dataclass(frozen=True)
-class ToyTransformerConfig:
-    """Shape and switches of a toy transformer.
-
-    Attributes
-    ----------
-    V : int
-        Vocabulary size (number of tokens).
-    n_ctx : int
-        Longest sequence the model reads (the tuple length n is at most this).
-    d_model : int
-        Width of the residual stream.
-    n_layers : int
-        Number of blocks (attention, then the optional MLP).
-    n_heads : int
-        Attention heads per layer.
-    d_head_qk : int or None
-        Width of each head's queries and keys; None means ``d_model // n_heads``.
-    d_head_vo : int or None
-        Width of each head's values; None means ``d_model // n_heads``.
-    mlp : bool
-        Add an MLP block after each attention layer.
-    d_mlp : int or None
-        Hidden width of the MLP; None means ``4 * d_model``.
-    layer_norm : bool
-        Pre-layer normalisation before each sub-block and before the unembedding.
-    bias : bool
-        Biases on every linear map.
-    positional : bool
-        Learned positional embeddings (off in the paper: tuples are position-free
-        only through the causal mask and the query position).
-    """
-
-    V: int
-    n_ctx: int = 3
-    d_model: int = 64
-    n_layers: int = 1
-    n_heads: int = 4
-    d_head_qk: int | None = None
-    d_head_vo: int | None = None
-    mlp: bool = False
-    d_mlp: int | None = None
-    layer_norm: bool = False
-    bias: bool = False
-    positional: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("V", "n_ctx", "d_model", "n_layers", "n_heads"):
-            if getattr(self, name) < 1:
-                raise InputError(f"model option {name}", f"must be >= 1, got {getattr(self, name)}")
-        for name in ("d_head_qk", "d_head_vo", "d_mlp"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise InputError(f"model option {name}", f"must be >= 1, got {value}")
-        needs_split = self.d_head_qk is None or self.d_head_vo is None
-        if needs_split and self.d_model % self.n_heads != 0:
-            raise InputError(
-                "model options d_model/n_heads",
-                f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}",
-                "choose divisible values or set --d-head-qk and --d-head-vo explicitly",
-            )
-
-    @property
-    def qk(self) -> int:
-        """Resolved query/key width per head."""
-        return self.d_head_qk or self.d_model // self.n_heads
-
-    @property
-    def vo(self) -> int:
-        """Resolved value width per head."""
-        return self.d_head_vo or self.d_model // self.n_heads
-
-    @property
-    def mlp_width(self) -> int:
-        """Resolved MLP hidden width."""
-        return self.d_mlp or 4 * self.d_model
-
-    def to_dict(self) -> dict:
-        """Plain-JSON form, as saved in a run folder."""
-        return asdict(self)
+from artifactlab.models.config import ToyTransformerConfig
 
 
 class Attention(nn.Module):

@@ -4,8 +4,8 @@ Example
 -------
 >>> import csv, tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "fig2.csv"
->>> rows = [{"data.V": 10, "n_train": 10, "n_params": 5, "n_artifacts@0.5": a, "ratio@0.5": a / 10,
-...          "stop_reason": "loss_tol"} for a in (80, 120)]
+>>> rows = [{"data.V": 10, "n_train": 10, "params_non_embedding": 5, "n_artifacts@0.5": a,
+...          "ratio@0.5": a / 10, "stop_reason": "loss_tol"} for a in (80, 120)]
 >>> with path.open("w", newline="") as fh:
 ...     w = csv.DictWriter(fh, fieldnames=list(rows[0]))
 ...     _ = w.writeheader(), w.writerows(rows)
@@ -111,7 +111,7 @@ def summarise_figure(name: str, csv_path: str | Path, x: str) -> dict:
         f"({in_band}/{len(rows)} trials in the band; "
         f"observed {c['min_ratio']:.1f}x-{c['max_ratio']:.1f}x)"
     )
-    if x == "n_params":
+    if x == "params_non_embedding":
         xs = np.array([float(r[x]) for r in rows])
         art = np.array([float(r[f"n_artifacts@{TAU_COLUMN}"]) for r in rows])
         rho, pval = stats.spearmanr(xs, art)

@@ -22,8 +22,11 @@ Example
 from __future__ import annotations
 
 import math
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -31,6 +34,7 @@ from torch import Tensor
 
 from artifactlab.errors import InputError
 from artifactlab.tensor.data_tensor import DataTensor, encode
+from artifactlab.threads import usable_cores
 
 #: next-token logits of a batch of contexts: (B, n-1) int64 -> (B, V) float
 LogitsFn = Callable[[Tensor], Tensor]
@@ -39,6 +43,10 @@ LogitsFn = Callable[[Tensor], Tensor]
 MAX_CONTEXTS = 50_000_000
 #: target number of logits per block (B * V): small enough to stay in cache
 BLOCK_ELEMENTS = 1 << 19
+#: below this many logits (V^n), evaluate on the calling thread: workers would not pay
+PARALLEL_MIN_LOGITS = 1 << 23
+#: most worker threads: the per-block Python work holds the GIL, so more stop paying
+MAX_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -170,6 +178,114 @@ def _block_candidates(logits: Tensor, tau_min: float, out: Tensor) -> tuple[Tens
     return rows, tokens, p[rows, tokens]
 
 
+class _Plan(NamedTuple):
+    """What every block's reduction needs: sizes, thresholds and the sorted data keys."""
+
+    V: int
+    m: int  # context length n - 1
+    taus: list[float]
+    top_k: int
+    ctx_keys: np.ndarray  # observed contexts, sorted
+    data_keys: np.ndarray  # training n-grams, sorted
+
+
+class _BlockResult(NamedTuple):
+    """One block's reduction: artifact counts per tau and the block's own top-k."""
+
+    above: np.ndarray  # (n_taus,) artifacts
+    above_obs: np.ndarray  # (n_taus,) artifacts in observed contexts
+    probs: np.ndarray  # (<= top_k,) most probable first
+    keys: np.ndarray  # (<= top_k,) n-gram keys
+
+
+class _BlockReducer:
+    """Reduces one block of contexts; owns a logits function and a softmax buffer.
+
+    One per worker thread: neither the buffer nor (for ``next_token_fn``) the logits
+    function's output may be shared between threads.
+    """
+
+    def __init__(self, logits_fn: LogitsFn, plan: _Plan, block: int, total: int) -> None:
+        self.logits_fn, self.plan, self.block, self.total = logits_fn, plan, block, total
+        self.work = torch.empty(0)
+        self.tau_arr = np.asarray(plan.taus)
+
+    def __call__(self, start: int) -> _BlockResult:
+        plan = self.plan
+        ctx = context_block(start, min(start + self.block, self.total), plan.V, plan.m)
+        logits = self.logits_fn(ctx)
+        if self.work.shape != logits.shape or self.work.dtype != logits.dtype:
+            self.work = torch.empty_like(logits)  # reused: see ToyTransformer.next_token_fn
+        rows, tokens, probs = _block_candidates(logits, plan.taus[0], self.work)
+        zeros = np.zeros(len(plan.taus), dtype=np.int64)
+        if not len(rows):
+            return _BlockResult(zeros, zeros, np.empty(0), np.empty(0, dtype=np.int64))
+        ckeys = rows.numpy().astype(np.int64) + start
+        keys = ckeys * plan.V + tokens.numpy()
+        absent = ~_isin_sorted(keys, plan.data_keys)
+        p = probs.double().numpy()[absent]
+        in_obs = _isin_sorted(ckeys[absent], plan.ctx_keys)
+        hits = p[:, None] > self.tau_arr[None, :]  # (K, n_taus)
+        best = _TopK(plan.top_k)
+        best.push(p, keys[absent])  # the block's top-k: merging those equals pushing all
+        return _BlockResult(hits.sum(0), hits[in_obs].sum(0), best.probs, best.keys)
+
+
+def default_workers(n_logits: int) -> int:
+    """Worker threads for a completion tensor of ``n_logits`` entries (``V^n``).
+
+    One per usable core, divided by torch's intra-op threads (so a process configured
+    with several intra-op threads does not oversubscribe), at most ``MAX_WORKERS``;
+    1 when the tensor is below ``PARALLEL_MIN_LOGITS`` and threads would not pay.
+    """
+    if n_logits < PARALLEL_MIN_LOGITS:
+        return 1
+    return max(1, min(MAX_WORKERS, usable_cores() // max(1, torch.get_num_threads())))
+
+
+def _run_parallel(
+    reducers: list[_BlockReducer], starts: range, merge: Callable[[int, _BlockResult], None]
+) -> None:
+    """Reduce the blocks at ``starts`` on one thread per reducer; merge them in block order.
+
+    Workers take the next block from a shared iterator (dynamic load balancing) and put
+    results on a queue; this thread merges each result as soon as every earlier block
+    has been merged. The first worker error stops the others and is raised here.
+    """
+    jobs, lock, stop = iter(enumerate(starts)), threading.Lock(), threading.Event()
+    done: queue.Queue[tuple[int, _BlockResult | None, BaseException | None]] = queue.Queue()
+
+    def work(reduce: _BlockReducer) -> None:
+        with torch.inference_mode():  # grad mode is per thread
+            while not stop.is_set():
+                with lock:
+                    i, start = next(jobs, (-1, -1))
+                if i < 0:
+                    return
+                try:
+                    done.put((i, reduce(start), None))
+                except BaseException as err:  # handed to the calling thread
+                    done.put((i, None, err))
+                    return
+
+    threads = [threading.Thread(target=work, args=(r,), daemon=True) for r in reducers]
+    for t in threads:
+        t.start()
+    pending: dict[int, _BlockResult] = {}
+    try:
+        for next_i in range(len(starts)):
+            while next_i not in pending:
+                i, result, err = done.get()
+                if err is not None:
+                    raise err
+                pending[i] = result
+            merge(starts[next_i], pending.pop(next_i))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+
 def evaluate_completion(
     logits_fn: LogitsFn,
     D: DataTensor,
@@ -178,8 +294,16 @@ def evaluate_completion(
     block_size: int | None = None,
     max_contexts: int = MAX_CONTEXTS,
     progress: Callable[[int], None] | None = None,
+    *,
+    workers: int | None = None,
+    make_logits_fn: Callable[[], LogitsFn] | None = None,
 ) -> CompletionReport:
     """Evaluate ``p(t | c)`` for every context and reduce it to artifacts and consistency.
+
+    Blocks of contexts are independent, so several worker threads can evaluate them
+    (torch ops release the GIL), each pulling the next block from a shared counter so
+    that a descheduled worker holds no one else back. Block results are merged in
+    block order: the report is identical whatever the number of workers.
 
     Parameters
     ----------
@@ -196,7 +320,15 @@ def evaluate_completion(
     max_contexts : int
         Refuse to enumerate more than this many contexts.
     progress : callable, optional
-        Called with the number of contexts finished after each block.
+        Called (from the calling thread) with the number of contexts finished after
+        each block.
+    workers : int, optional
+        Worker threads. Default: :func:`default_workers` when ``make_logits_fn`` is
+        given, else 1 (a logits function may not be safe to call from two threads).
+    make_logits_fn : callable, optional
+        Makes one logits function per worker, such as a model's ``next_token_fn``
+        (whose functions each reuse one output buffer). Without it, every worker
+        calls ``logits_fn``, which must then be thread-safe.
 
     Returns
     -------
@@ -207,35 +339,31 @@ def evaluate_completion(
         raise InputError("--tau", f"thresholds must lie in (0, 1), got {taus}")
     V, n = D.V, D.n
     total = check_enumerable(V, n, max_contexts)
-    m = n - 1
     block = block_size or max(1, BLOCK_ELEMENTS // V)
-    data_keys = D.keys()  # sorted
-    ctx_keys = encode(D.contexts, V)  # sorted
+    plan = _Plan(V, n - 1, taus, top_k, encode(D.contexts, V), D.keys())
+    if workers is None:
+        workers = default_workers(total * V) if make_logits_fn is not None else 1
+    starts = range(0, total, block)
+    workers = max(1, min(workers, len(starts)))
+    make = make_logits_fn or (lambda: logits_fn)
     above = np.zeros(len(taus), dtype=np.int64)
     above_obs = np.zeros(len(taus), dtype=np.int64)
     best = _TopK(top_k)
-    tau_arr = np.asarray(taus)
-    work = torch.empty(0)
-    with torch.inference_mode():
-        for start in range(0, total, block):
-            stop = min(start + block, total)
-            ctx = context_block(start, stop, V, m)
-            logits = logits_fn(ctx)
-            if work.shape != logits.shape or work.dtype != logits.dtype:
-                work = torch.empty_like(logits)  # reused: see ToyTransformer.next_token_fn
-            rows, tokens, probs = _block_candidates(logits, taus[0], work)
-            if len(rows):
-                ckeys = rows.numpy().astype(np.int64) + start
-                keys = ckeys * V + tokens.numpy()
-                absent = ~_isin_sorted(keys, data_keys)
-                p = probs.double().numpy()[absent]
-                in_obs = _isin_sorted(ckeys[absent], ctx_keys)
-                hits = p[:, None] > tau_arr[None, :]  # (K, n_taus)
-                above += hits.sum(0)
-                above_obs += hits[in_obs].sum(0)
-                best.push(p, keys[absent])
-            if progress is not None:
-                progress(stop - start)
+
+    def merge(start: int, result: _BlockResult) -> None:
+        np.add(above, result.above, out=above)
+        np.add(above_obs, result.above_obs, out=above_obs)
+        best.push(result.probs, result.keys)
+        if progress is not None:
+            progress(min(start + block, total) - start)
+
+    blocks = [_BlockReducer(make(), plan, block, total) for _ in range(workers)]
+    if workers == 1:
+        with torch.inference_mode():
+            for start in starts:
+                merge(start, blocks[0](start))
+    else:
+        _run_parallel(blocks, starts, merge)
     top = [_artifact(int(k), float(p), V, n) for p, k in zip(best.probs, best.keys, strict=True)]
     return CompletionReport(
         V=V,

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from pydantic import ConfigDict, with_config
 from torch import Tensor
 
+from artifactlab.checks import at_least, finite
 from artifactlab.errors import InputError
 
 #: "closed_form": fitted in one pass (count models, :func:`artifactlab.train.fit.fit_model`)
@@ -79,17 +80,15 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.mode not in ("last", "all"):
             raise InputError("--mode", f"must be 'last' or 'all', got {self.mode!r}")
-        if self.lr <= 0:
-            raise InputError("--lr", f"must be > 0, got {self.lr}")
+        finite("--lr", self.lr, low=0, low_open=True)
+        finite("--weight-decay", self.weight_decay, low=0)
         for name in ("max_steps", "log_every"):
-            if getattr(self, name) < 1:
-                raise InputError(
-                    f"--{name.replace('_', '-')}", f"must be >= 1, got {getattr(self, name)}"
-                )
-        if self.loss_tol is not None and self.loss_tol <= 0:
-            raise InputError("--loss-tol", f"must be > 0, got {self.loss_tol}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise InputError("--batch-size", f"must be >= 1, got {self.batch_size}")
+            at_least(f"--{name.replace('_', '-')}", getattr(self, name), 1)
+        at_least("--seed", self.seed, 0)
+        if self.loss_tol is not None:
+            finite("--loss-tol", self.loss_tol, low=0, low_open=True)
+        if self.batch_size is not None:
+            at_least("--batch-size", self.batch_size, 1)
 
     def to_dict(self) -> dict:
         """Plain-JSON form, as saved in a run folder."""

@@ -9,25 +9,29 @@ Example
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from artifactlab.cli_common import Json, Quiet, emit, require_parent, user_errors
+from artifactlab.cli.options import (
+    Json,
+    Overwrite,
+    Quiet,
+    emit,
+    fresh_file,
+    user_errors,
+    workers,
+)
+from artifactlab.cli.progress import sweep_progress
 from artifactlab.errors import InputError
-from artifactlab.experiments.sweep_file import MAX_TRIALS, Sweep, Trial, load_sweep
+
+if TYPE_CHECKING:
+    from artifactlab.experiments.sweep_file import Sweep
+
+#: the default of ``--max-trials`` (the library's default, without importing it here)
+MAX_TRIALS = 10_000
 
 sweep_app = typer.Typer(
     help="Declarative sweeps: run a YAML sweep file, see its status, export its results.",
@@ -61,9 +65,10 @@ MaxTrials = Annotated[
 
 
 def _load(path: Path, max_trials: int) -> Sweep:
-    if max_trials < 1:
-        raise InputError("--max-trials", f"must be >= 1, got {max_trials}")
-    return load_sweep(path, max_trials)
+    from artifactlab.checks import at_least
+    from artifactlab.experiments.sweep_file import load_sweep
+
+    return load_sweep(path, at_least("--max-trials", max_trials, 1))
 
 
 @sweep_app.command("run")
@@ -72,7 +77,9 @@ def run_cmd(
     path: SweepPath,
     store_dir: StoreDir = None,
     backend: Annotated[Backend, typer.Option(help="Where trials run.")] = Backend.local,
-    workers: Annotated[int, typer.Option(help="Batches in flight at once (processes, ray).")] = 2,
+    n_workers: Annotated[
+        int, typer.Option("--workers", help="Batches in flight at once (processes, ray).")
+    ] = 2,
     address: Annotated[
         str | None, typer.Option(help="Address of an existing Ray cluster (ray backend).")
     ] = None,
@@ -83,19 +90,21 @@ def run_cmd(
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
-    """Run every unfinished trial of a sweep file; finished trials are skipped."""
+    """Run every unfinished trial of a sweep file; finished trials are kept (it resumes)."""
     from artifactlab.experiments.runner import run_sweep
     from artifactlab.experiments.store import ResultsStore
 
     sweep = _load(path, max_trials)
-    if workers < 1:
-        raise InputError("--workers", f"must be >= 1, got {workers}")
+    workers(n_workers)
     if address is not None and backend is not Backend.ray:
         raise InputError("--address", "only applies to --backend ray", "add --backend ray")
     root = store_dir or sweep.default_store
+    resumed = (root / "results.sqlite").is_file()
     with ResultsStore.open(root) as store, sweep_progress(sweep.name, quiet) as on_event:
+        if resumed and not quiet:
+            typer.echo(f"resuming {root}: finished trials are kept", err=True)
         summary = run_sweep(
-            sweep, store, backend.value, workers, address, fail_fast, on_event=on_event
+            sweep, store, backend.value, n_workers, address, fail_fast, on_event=on_event
         )
     data = {"store": str(root), **summary.to_dict()}
     text = (
@@ -148,6 +157,7 @@ def export_cmd(
     ] = None,
     store_dir: StoreDir = None,
     max_trials: MaxTrials = MAX_TRIALS,
+    overwrite: Overwrite = False,
 ) -> None:
     """Write the finished trials as one table (CSV or Parquet)."""
     from artifactlab.experiments.store import ResultsStore
@@ -155,7 +165,7 @@ def export_cmd(
 
     sweep = _load(path, max_trials)
     if out is not None:
-        require_parent(out)
+        fresh_file(out, overwrite)
     if out is None and fmt is Format.parquet and sys.stdout.isatty():
         raise InputError("--format parquet", "is binary", "add --out FILE.parquet")
     store = ResultsStore.read(store_dir or sweep.default_store)
@@ -167,59 +177,3 @@ def export_cmd(
     if data is not None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
-
-
-def failure_line(trial: Trial, error: str | None) -> str:
-    """One line for a failed trial: its position, hash, grid values and first error line."""
-    params = ", ".join(f"{k}={v}" for k, v in trial.params.items())
-    return f"trial {trial.index} [{trial.hash}] failed ({params}): {error}"
-
-
-@contextmanager
-def sweep_progress(name: str, quiet: bool):
-    """A progress bar of trials done / running / failed with time left; yields the event hook."""
-    console = Console(stderr=True)
-    state = {"running": 0, "failed": 0}
-
-    if quiet:
-
-        def quiet_event(event: str, trials: list[Trial], error: str | None) -> None:
-            if event == "failed":
-                console.print(
-                    failure_line(trials[0], error),
-                    markup=False,
-                    soft_wrap=True,
-                )
-
-        yield quiet_event
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("running {task.fields[running]}, failed {task.fields[failed]}"),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task(name, total=None, running=0, failed=0)
-
-        def on_event(event: str, trials: list[Trial], error: str | None) -> None:
-            if event == "plan":
-                bar.update(task, total=len(trials))
-                return
-            if event == "start":
-                state["running"] += len(trials)
-            else:
-                state["running"] -= len(trials)
-                state[event] = state.get(event, 0) + len(trials)
-            if event == "failed":
-                bar.console.print(
-                    failure_line(trials[0], error),
-                    markup=False,
-                    soft_wrap=True,
-                )
-            bar.update(task, advance=len(trials) if event != "start" else 0, **state)
-
-        yield on_event

@@ -1,4 +1,4 @@
-"""``artifactlab interp fit``: fit 1-D data several ways and score inside vs beyond the data.
+"""Fitting 1-D data several ways and scoring inside vs beyond the data (``artifactlab interp fit``).
 
 Writes ``fit.csv`` (one row per method), ``fit_curves.csv`` (every fit on a grid wider
 than the data), ``fit_points.csv`` (the training points), ``pieces.csv`` (ReLU linear
@@ -7,35 +7,22 @@ pieces vs width), ``fit_summary.json`` (config, results, provenance), and the fi
 
 Example
 -------
->>> import tempfile, typer
->>> from typer.testing import CliRunner
->>> app = typer.Typer()
->>> register(app)
->>> out = tempfile.mkdtemp() + "/run"
->>> args = ["--target", "sine", "--n", "6", "--methods", "linear,relu", "--width", "4",
-...         "--widths", "2,4", "--seeds", "1", "--steps", "50", "--out", out, "--quiet"]
->>> result = CliRunner().invoke(app, args)
->>> result.exit_code
-0
->>> sorted(p.name for p in Path(out).iterdir())  # doctest: +NORMALIZE_WHITESPACE
-['fit.csv', 'fit.png', 'fit_curves.csv', 'fit_points.csv', 'fit_summary.json',
- 'pieces.csv', 'pieces.png']
+>>> data = load_data("sine", 6, 0.0, 0, None, "even")
+>>> rows = run_fits(data, ["linear", "spline"], 0.5, lambda k: None)
+>>> [r["method"] for r in rows]
+['linear', 'spline']
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
-import typer
 
-from artifactlab.cli_common import Json, Quiet, emit, user_errors
 from artifactlab.errors import InputError
 from artifactlab.interp import fit1d
 from artifactlab.interp.io import read_numeric_csv
@@ -56,7 +43,8 @@ class FitData:
     y_test: np.ndarray | None = None
 
 
-def _parse_list(text: str, option: str, cast: type) -> list:
+def parse_list(text: str, option: str, cast: type) -> list:
+    """A comma-separated option value as a list of ``cast`` values; InputError if bad or empty."""
     try:
         items = [cast(t.strip()) for t in text.split(",") if t.strip()]
     except ValueError:
@@ -230,83 +218,3 @@ def plot_pieces(out: Path) -> Path:
     fig.savefig(out / "pieces.png", dpi=120)
     plt.close(fig)
     return out / "pieces.png"
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
-def _table(rows: list[dict]) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="fits (MSE against the noise-free target)")
-    for field in RESULT_FIELDS:
-        table.add_column(field, justify="left" if field == "method" else "right")
-    for row in rows:
-        table.add_row(*[_cell(row[f]) for f in RESULT_FIELDS])
-    console = Console(width=120, record=True, file=io.StringIO())
-    console.print(table)
-    return console.export_text().rstrip()
-
-
-def fit_command(
-    target: Annotated[str, typer.Option(help="runge, sine, abs, or a CSV of x,y rows.")] = "runge",
-    n: Annotated[int, typer.Option(help="Training points (named targets).")] = 11,
-    noise: Annotated[float, typer.Option(help="Gaussian noise std on y.")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed for the points and the ReLU init.")] = 0,
-    spacing: Annotated[str, typer.Option(help="'even' or 'uniform' x.")] = "even",
-    methods: Annotated[str, typer.Option(help="Comma-separated fitters.")] = ",".join(
-        fit1d.FITTERS
-    ),
-    degree: Annotated[int, typer.Option(help="poly-lsq degree.")] = 5,
-    width: Annotated[int, typer.Option(help="relu hidden width.")] = 32,
-    band: Annotated[float, typer.Option(help="Width of each extrapolation band.")] = 0.5,
-    widths: Annotated[str, typer.Option(help="Widths for the pieces sweep.")] = "4,8,16,32,64",
-    seeds: Annotated[int, typer.Option(help="ReLU seeds per width in the sweep.")] = 3,
-    steps: Annotated[int, typer.Option(help="ReLU step cap.")] = 3000,
-    tol: Annotated[float, typer.Option(help="ReLU stops at train MSE below this.")] = 1e-5,
-    lr: Annotated[float, typer.Option(help="ReLU Adam learning rate.")] = 3e-2,
-    test: Annotated[
-        Path | None, typer.Option(help="Held-out x,y CSV (scores a CSV target).")
-    ] = None,
-    out: Annotated[Path, typer.Option(help="Folder to write.")] = Path("fit_out"),
-    quiet: Quiet = False,
-    as_json: Json = False,
-) -> None:
-    """Fit 1-D data with polynomials, splines and ReLU nets; score inside vs beyond the data."""
-    from artifactlab.progress import progress_bar
-
-    method_list = _parse_list(methods, "--methods", str)
-    width_list = _parse_list(widths, "--widths", int)
-    if band <= 0 or seeds < 1 or steps < 0:
-        raise InputError("--band/--seeds/--steps", "need band > 0, seeds >= 1, steps >= 0")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(str(out), "already exists and is not empty", "choose a new --out folder")
-    data = load_data(target, n, noise, seed, test, spacing)
-    validate(data, method_list, degree, width, width_list)
-    relu_opts = {"tol": tol, "max_steps": steps, "lr": lr}
-    total = int("relu" in method_list) + len(width_list) * seeds
-    with progress_bar(total, "training ReLU nets", quiet) as advance:
-        rows = run_fits(
-            data, method_list, band, advance, degree=degree, width=width, seed=seed, **relu_opts
-        )
-        pieces = fit1d.pieces_vs_width(
-            data.x, data.y, width_list, range(seed, seed + seeds), advance, **relu_opts
-        )
-    config = {"target": target, "n": n, "noise": noise, "seed": seed, "spacing": spacing}
-    config |= {"methods": method_list, "degree": degree, "width": width, "band": band}
-    config |= {"widths": width_list, "seeds": seeds, **relu_opts, "test": test and str(test)}
-    summary = write_results(out, data, rows, pieces, band, config)
-    plot_fit(out)
-    plot_pieces(out)
-    info = {"out": str(out), "methods": {r.pop("method"): r for r in summary["results"]}}
-    info["pieces"] = summary["pieces"]
-    emit(info, as_json, _table(rows) + f"\n-> {out}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``fit`` command to ``app``."""
-    app.command("fit")(user_errors(fit_command))

@@ -236,7 +236,8 @@ def test_ls_trials_lists_the_registered_trial_kinds(cli):
 def test_train_any_registered_model(cli, tmp_path, name):
     data = tmp_path / "t.txt"
     data.write_text("a r b\nb r c\nc s a\n")
-    res = cli("train", "--data", data, "--out", tmp_path / name, "--model", name, "--rank", 4,
+    options = ["--rank", 4] if name != "ngram" else []
+    res = cli("train", "--data", data, "--out", tmp_path / name, "--model", name, *options,
               "--quiet", "--json")  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["accuracy"] == 1.0
@@ -252,3 +253,53 @@ def test_train_unknown_model(cli, tmp_path):
     res = cli("train", "--data", data, "--out", tmp_path / "x", "--model", "lstm")
     assert_user_error(res, "--model", "unknown model 'lstm'")
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    "name,option",
+    [("ngram", ["--rank", "4"]), ("cp", ["--d-model", "8"]), ("attn", ["--smoothing", "0.1"]),
+     ("attn-mlp", ["--mlp"]), ("distmult", ["--layer-norm"])],
+)  # fmt: skip
+def test_train_refuses_an_option_the_model_does_not_take(cli, tmp_path, name, option):
+    data = tmp_path / "t.txt"
+    data.write_text("a r b\nb r c\nc s a\n")
+    res = cli("train", "--data", data, "--out", tmp_path / "run", "--model", name, *option)
+    assert_user_error(res, option[0], name)
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_attn_mlp_is_the_transformer_with_its_mlp(cli, tmp_path):
+    data = tmp_path / "t.txt"
+    data.write_text("a r b\nb r c\nc s a\n")
+    res = cli("train", "--data", data, "--out", tmp_path / "run", "--model", "attn-mlp",
+              "--d-model", 8, "--n-heads", 2, "--max-steps", 5, "--quiet", "--json")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["model_name"] == "attn" and config["model"]["mlp"] is True
+    info = json.loads(res.stdout)
+    assert info["params_non_embedding"] < info["params_total"]
+
+
+def test_ls_models_json_lists_every_name_train_and_compare_accept(cli, tmp_path):
+    from artifactlab.experiments.compare import DEFAULT_MODELS, parse_models
+
+    res = cli("ls", "models", "--json")
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    names = [r["name"] for r in rows]
+    assert "attn-mlp" in names and set(DEFAULT_MODELS) <= set(names)
+    assert parse_models(",".join(names)) == names
+    assert all(r["description"] for r in rows)
+    for ls in ("trials", "worlds"):
+        out = cli("ls", ls, "--json")
+        assert out.exit_code == 0 and json.loads(out.stdout)
+
+
+def test_non_embedding_parameters_are_printed_only_for_models_with_embeddings(cli, tmp_path):
+    data = tmp_path / "t.txt"
+    data.write_text("a r b\nb r c\nc s a\n")
+    cp = cli("train", "--data", data, "--out", tmp_path / "cp", "--model", "cp", "--quiet")
+    attn = cli("train", "--data", data, "--out", tmp_path / "attn", "--quiet", "--d-model", 8,
+               "--n-heads", 2, "--max-steps", 5)  # fmt: skip
+    assert "non-embedding" not in cp.stdout and "all weights" in cp.stdout
+    assert "non-embedding parameters" in attn.stdout and "in all" in attn.stdout

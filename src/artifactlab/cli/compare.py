@@ -1,4 +1,6 @@
-"""``artifactlab compare``: several models on one dataset with a truth set (see :mod:`.compare`).
+"""``artifactlab compare``: several models on one dataset with a truth set.
+
+The sweep and its summary are built by :mod:`artifactlab.experiments.compare`.
 
 Example
 -------
@@ -11,13 +13,26 @@ Example
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from artifactlab.cli_common import Json, Quiet, emit, user_errors
+from artifactlab.cli.options import (
+    DEFAULT_WORKERS,
+    Json,
+    Quiet,
+    Workers,
+    emit,
+    resumable_out,
+    user_errors,
+)
+from artifactlab.cli.options import (
+    seeds as check_seeds,
+)
+from artifactlab.cli.options import (
+    workers as check_workers,
+)
 from artifactlab.errors import InputError
 
 
@@ -50,15 +65,11 @@ def compare(
     ] = 0,
     models: Annotated[
         str,
-        typer.Option(
-            help="Comma-separated presets: ngram,cp,distmult,rescal,complex,attn,attn-mlp."
-        ),
+        typer.Option(help="Comma-separated model names (artifactlab ls models)."),
     ] = "ngram,cp,distmult,rescal,complex,attn,attn-mlp",
-    seeds: Annotated[int, typer.Option(help="Model seeds per model.")] = 3,
+    n_seeds: Annotated[int, typer.Option("--seeds", help="Model seeds per model.")] = 3,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("runs/compare"),
-    workers: Annotated[
-        int, typer.Option(help="Batches trained at once in single-threaded processes.")
-    ] = (os.cpu_count() or 1),
+    n_workers: Workers = DEFAULT_WORKERS,
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
@@ -67,7 +78,7 @@ def compare(
     Writes OUT/compare.yaml (a sweep file), runs it (results in OUT/compare/, resumable),
     exports OUT/compare.csv, and draws compare.png and compare_summary.txt from that CSV.
     """
-    from artifactlab.experiments.cli import sweep_progress
+    from artifactlab.cli.progress import sweep_progress
     from artifactlab.experiments.compare import parse_models, render, sweep_yaml
     from artifactlab.experiments.compare_trial import load_data
     from artifactlab.experiments.runner import TrialsFailedError, run_sweep
@@ -76,16 +87,14 @@ def compare(
     from artifactlab.experiments.table import sweep_rows, write_table
 
     names = parse_models(models)
-    if seeds < 1:
-        raise InputError("--seeds", f"must be >= 1, got {seeds}")
-    if workers < 1:
-        raise InputError("--workers", f"must be >= 1, got {workers}")
-    if out.exists() and not out.is_dir():
-        raise InputError(str(out), "is a file", "choose a folder for --out")
+    check_seeds(n_seeds)
+    check_workers(n_workers)
+    resumable_out(out)
     params = _data_params(data, param or [])
     load_data(data, params, data_seed)  # a bad --data fails here, naming the file or option
-    text = sweep_yaml(data, names, seeds, params, data_seed)
+    text = sweep_yaml(data, names, n_seeds, params, data_seed)
     created = not out.exists()
+    resumed = (out / "compare.yaml").is_file()
     out.mkdir(parents=True, exist_ok=True)
     path, draft = out / "compare.yaml", out / ".compare.yaml.draft"
     draft.write_text(text)
@@ -98,10 +107,12 @@ def compare(
         raise
     draft.replace(path)
     sweep = load_sweep(path)
-    backend = "processes" if workers > 1 else "local"
+    backend = "processes" if n_workers > 1 else "local"
+    if resumed and not quiet:
+        typer.echo(f"resuming {sweep.default_store}: finished trials are kept", err=True)
     with ResultsStore.open(sweep.default_store) as store:
         with sweep_progress("compare", quiet) as on_event:
-            summary = run_sweep(sweep, store, backend, workers, on_event=on_event)
+            summary = run_sweep(sweep, store, backend, n_workers, on_event=on_event)
         write_table(sweep_rows(sweep, store), "csv", out / "compare.csv")
     if summary.failed:
         typer.echo(f"error: {TrialsFailedError('compare', summary)}", err=True)
@@ -112,7 +123,7 @@ def compare(
 
 def _data_params(data: str, pairs: list[str]) -> dict[str, int | float]:
     """``--param`` values for the data source: a world's parameters or a file's holdout."""
-    from artifactlab.data.world_cmd import parse_pairs
+    from artifactlab.data.world_folder import parse_pairs
     from artifactlab.data.worlds import WORLDS
     from artifactlab.experiments.compare_trial import FILE_HOLDOUT
 

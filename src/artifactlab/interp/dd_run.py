@@ -1,4 +1,6 @@
-"""``artifactlab interp double-descent``: sweep features through the threshold, write CSV and plot.
+"""Double descent as files: the sweep's CSVs, its summary and the plot drawn from them.
+
+``artifactlab interp double-descent`` runs :func:`run_double_descent`.
 
 Results before rendering: the sweep writes ``double_descent.csv`` (and, with
 ``--with-artifacts``, ``artifacts.csv``); :func:`plot` draws the figure from those files.
@@ -7,12 +9,7 @@ Example
 -------
 >>> import tempfile, pathlib
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "dd"
->>> app = typer.Typer()
->>> register(app)
->>> from typer.testing import CliRunner
->>> args = ["--samples", "10", "--features-max", "30", "--seeds", "2", "--out", str(out), "-q"]
->>> CliRunner().invoke(app, args).exit_code
-0
+>>> summary = run_double_descent(out, samples=10, features_max=30, seeds=2)
 >>> sorted(p.name for p in out.iterdir())
 ['double_descent.csv', 'double_descent.png', 'double_descent_summary.json']
 """
@@ -21,20 +18,17 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import typer  # noqa: E402
 
-from artifactlab.cli_common import Json, Quiet, emit, require_parent, user_errors  # noqa: E402
 from artifactlab.errors import InputError  # noqa: E402
 from artifactlab.interp import double_descent as dd  # noqa: E402
-from artifactlab.progress import progress_bar  # noqa: E402
 
 CSV_NAME = "double_descent.csv"
 PNG_NAME = "double_descent.png"
@@ -44,7 +38,7 @@ ARTIFACTS_NAME = "artifacts.csv"
 ARTIFACT_WIDTHS = (2, 4, 8, 16, 32)
 
 
-def validate(samples: int, features_max: int, seeds: int, n_points: int, out: Path) -> None:
+def validate(samples: int, features_max: int, seeds: int, n_points: int) -> None:
     """Raise InputError for settings that cannot show the threshold; nothing is written first."""
     if samples < 2:
         raise InputError("--samples", f"must be >= 2, got {samples}")
@@ -59,9 +53,6 @@ def validate(samples: int, features_max: int, seeds: int, n_points: int, out: Pa
         raise InputError("--seeds", f"must be >= 1, got {seeds}")
     if n_points < 2:
         raise InputError("--n-points", f"must be >= 2, got {n_points}")
-    if out.exists() and not out.is_dir():
-        raise InputError(str(out), "exists and is not a folder", "choose another --out")
-    require_parent(out)
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
@@ -110,9 +101,14 @@ def _curve_panel(ax: plt.Axes, rows: list[dict[str, float]], samples: int) -> No
 
 
 def _artifacts_panel(ax: plt.Axes, rows: list[dict[str, float]]) -> None:
-    params = sorted({r["n_params"] for r in rows})
-    art = [np.mean([r["n_artifacts@0.5"] for r in rows if r["n_params"] == p]) for p in params]
-    err = [np.mean([r["test_error"] for r in rows if r["n_params"] == p]) for p in params]
+    params = sorted({r["params_non_embedding"] for r in rows})
+    art = [
+        np.mean([r["n_artifacts@0.5"] for r in rows if r["params_non_embedding"] == p])
+        for p in params
+    ]
+    err = [
+        np.mean([r["test_error"] for r in rows if r["params_non_embedding"] == p]) for p in params
+    ]
     ax.plot(params, art, "o-", color="C2", label="artifacts (tau = 0.5)")
     ax.set(xscale="log", xlabel="non-embedding parameters", ylabel="artifacts")
     twin = ax.twinx()
@@ -132,63 +128,6 @@ def _text(summary: dict) -> str:
     )
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``double-descent`` command to ``app``."""
-
-    @app.command("double-descent")
-    @user_errors
-    def double_descent(
-        out: Annotated[Path, typer.Option("--out", help="Output folder (created).")],
-        samples: Annotated[int, typer.Option("--samples", help="Training points n.")] = 40,
-        features_max: Annotated[
-            int, typer.Option("--features-max", help="Largest feature count (>= samples).")
-        ] = 200,
-        seeds: Annotated[int, typer.Option("--seeds", help="Repetitions to average.")] = 10,
-        n_points: Annotated[
-            int, typer.Option("--n-points", help="Log-spaced feature counts (plus n-1, n, n+1).")
-        ] = 30,
-        ridge: Annotated[float, typer.Option("--ridge", help="Ridge penalty (0: min norm).")] = 0.0,
-        kind: Annotated[str, typer.Option("--kind", help="Features: relu or fourier.")] = "relu",
-        noise: Annotated[float, typer.Option("--noise", help="Train label noise std.")] = 0.2,
-        dim: Annotated[int, typer.Option("--dim", help="Input dimension.")] = 5,
-        seed: Annotated[int, typer.Option("--seed", help="First seed.")] = 0,
-        with_artifacts: Annotated[
-            bool, typer.Option("--with-artifacts", help="Add the toy-transformer panel.")
-        ] = False,
-        artifacts_vocab: Annotated[
-            int, typer.Option("--artifacts-vocab", help="V of the artifacts panel.")
-        ] = 32,
-        artifacts_triples: Annotated[
-            int, typer.Option("--artifacts-triples", help="Random triples (20% held out).")
-        ] = 200,
-        artifacts_steps: Annotated[
-            int, typer.Option("--artifacts-steps", help="Training step cap per model.")
-        ] = 400,
-        quiet: Quiet = False,
-        as_json: Json = False,
-    ) -> None:
-        """Test error against random features: falls, peaks at features = samples, falls again."""
-        validate(samples, features_max, seeds, n_points, out)
-        problem = dd.Problem(samples, dim, noise, kind=kind, ridge=ridge)  # type: ignore[arg-type]
-        if with_artifacts:
-            _check_artifacts(artifacts_vocab, artifacts_triples, artifacts_steps)
-        grid = dd.feature_grid(samples, features_max, n_points)
-        with progress_bar(len(grid) * seeds, "features x seeds", quiet) as advance:
-            rows = dd.sweep(
-                samples, features_max, seeds, problem=problem, features=grid, seed=seed,
-                advance=advance,
-            )  # fmt: skip
-        art_rows = None
-        if with_artifacts:
-            total = len(ARTIFACT_WIDTHS)
-            with progress_bar(total, "toy transformers", quiet) as advance:
-                art_rows = dd.artifacts_sweep(
-                    artifacts_vocab, artifacts_triples, ARTIFACT_WIDTHS, 1, artifacts_steps, advance
-                )
-        summary = _write(out, rows, art_rows, samples, problem)
-        emit(summary, as_json, _text(summary))
-
-
 def _check_artifacts(V: int, N: int, steps: int) -> None:
     if V < 2 or steps < 1:
         raise InputError("--artifacts-vocab/--artifacts-steps", "must be >= 2 and >= 1")
@@ -199,7 +138,7 @@ def _check_artifacts(V: int, N: int, steps: int) -> None:
 def _write(
     out: Path, rows: list[dict], art_rows: list[dict] | None, samples: int, problem: dd.Problem
 ) -> dict:
-    out.mkdir(exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, out / CSV_NAME)
     if art_rows:
         write_csv(art_rows, out / ARTIFACTS_NAME)
@@ -212,3 +151,33 @@ def _write(
     (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n")
     plot(out, samples)
     return summary
+
+
+def run_double_descent(
+    out: Path,
+    samples: int = 40,
+    features_max: int = 200,
+    seeds: int = 10,
+    n_points: int = 30,
+    problem: dd.Problem | None = None,
+    seed: int = 0,
+    artifacts: tuple[int, int, int] | None = None,
+    advance: Callable[[int], None] = lambda k: None,
+) -> dict:
+    """Run the sweep (and, with ``artifacts = (V, N, steps)``, the toy-transformer panel).
+
+    Writes the CSVs, the summary and the plot into ``out`` (created); returns the summary.
+    """
+    validate(samples, features_max, seeds, n_points)
+    problem = problem or dd.Problem(samples, 5, 0.2)
+    if artifacts is not None:
+        _check_artifacts(*artifacts)
+    grid = dd.feature_grid(samples, features_max, n_points)
+    rows = dd.sweep(
+        samples, features_max, seeds, problem=problem, features=grid, seed=seed, advance=advance
+    )
+    art_rows = None
+    if artifacts is not None:
+        V, N, steps = artifacts
+        art_rows = dd.artifacts_sweep(V, N, ARTIFACT_WIDTHS, 1, steps, advance)
+    return _write(out, rows, art_rows, samples, problem)

@@ -1,4 +1,4 @@
-"""``artifactlab artifacts``: count, list and label a trained run's completion artifacts.
+"""``artifactlab artifacts RUN``: count, list and label a trained run's completion artifacts.
 
 Example
 -------
@@ -21,7 +21,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from artifactlab.cli_common import Json, Quiet, emit, require_parent, user_errors
+from artifactlab.cli.options import (
+    Json,
+    Overwrite,
+    Quiet,
+    emit,
+    fresh_file,
+    require_parent,
+    taus,
+    user_errors,
+)
 from artifactlab.errors import InputError
 
 
@@ -58,6 +67,7 @@ def artifacts(
     unknown: Annotated[
         str, typer.Option(help="Truth/test tokens outside the vocabulary: 'fail' or 'skip'.")
     ] = "fail",
+    overwrite: Overwrite = False,
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
@@ -66,21 +76,23 @@ def artifacts(
     With --truth, every artifact is labelled: a generalization if it is in G, a hallucination
     otherwise (SPEC section 4), and the model is scored on the held-out tuples.
     """
-    from artifactlab.progress import progress_bar
+    from artifactlab.cli.progress import progress_bar
     from artifactlab.runs import load_run
     from artifactlab.tensor import DataTensor
     from artifactlab.tensor.completion import check_enumerable, evaluate_completion
 
+    if dense is not None:
+        fresh_file(dense, overwrite)
     run = load_run(run_dir)
     D = DataTensor.from_tuples(run.dataset.tuples, run.dataset.vocab.V)
     total = check_enumerable(D.V, D.n, max_contexts)
-    taus = tau or [0.5]
+    thresholds = taus(tau)
     ground = _read_ground_truth(truth, test, unknown, run.dataset.vocab, D.n)
     with progress_bar(total, "contexts", quiet) as advance:
         rep = evaluate_completion(
             run.model.next_token_fn(),
             D,
-            taus,
+            thresholds,
             top_k=top,
             max_contexts=max_contexts,
             progress=advance,
@@ -146,7 +158,7 @@ def _read_ground_truth(
     truth: Path | None, test: Path | None, unknown: str, vocab, n: int
 ) -> dict | None:
     """Read G (and the held-out split) for ``artifacts --truth``; None without --truth."""
-    from artifactlab.data.truth import read_truth
+    from artifactlab.data.truth_set import read_truth
 
     if truth is None:
         if test is not None:
@@ -171,7 +183,7 @@ def _read_ground_truth(
 
 
 def _truth_labels(ground: dict | None, logits_fn: Callable, D, rep) -> tuple | None:
-    from artifactlab.tensor.truth import judge, label_ngrams
+    from artifactlab.tensor.labels import judge, label_ngrams
 
     if ground is None:
         return None

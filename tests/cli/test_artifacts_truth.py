@@ -7,7 +7,7 @@ import numpy as np
 from artifactlab.runs import load_run
 from artifactlab.tensor import DataTensor
 from artifactlab.tensor.completion import evaluate_completion
-from artifactlab.tensor.truth import judge
+from artifactlab.tensor.labels import judge
 
 
 def truth_rows(tiny_run, k: int = 6) -> list[list[str]]:

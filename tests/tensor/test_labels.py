@@ -8,7 +8,7 @@ from artifactlab.data import random_triples
 from artifactlab.models import ToyTransformer, ToyTransformerConfig
 from artifactlab.tensor import DataTensor
 from artifactlab.tensor.completion import completion_dense, evaluate_completion
-from artifactlab.tensor.truth import judge, label_ngrams, scores_of
+from artifactlab.tensor.labels import judge, label_ngrams, scores_of
 
 # V = 3, bigrams. Rows: p(. | context).
 TABLE = torch.tensor(

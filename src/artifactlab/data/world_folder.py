@@ -1,37 +1,34 @@
-"""``artifactlab make-data world NAME``: build a toy world and write its folder.
+"""A toy world's folder, and ``KEY=VALUE`` parameters read against their defaults.
 
-The folder is what :meth:`TruthDataset.save` writes (``train.tsv``, ``test.tsv``,
-``truth.tsv``, ``vocab.json``) plus ``world.json``: the world, seed, resolved
-parameters, counts, command and provenance. Parameters are given as ``--param KEY=VALUE``
+``artifactlab make-data world NAME`` writes such a folder: what
+:meth:`TruthDataset.save` writes (``train.tsv``, ``test.tsv``, ``truth.tsv``,
+``vocab.json``) plus ``world.json``: the world, seed, resolved parameters, counts,
+command and provenance. Parameters are given as ``--param KEY=VALUE``
 (repeatable); ``artifactlab ls worlds`` lists the worlds and their defaults.
 
 Example
 -------
->>> import tempfile, typer
->>> from typer.testing import CliRunner
->>> app = typer.Typer()
->>> register(app)
->>> register_ls(app)
->>> out = tempfile.mkdtemp() + "/mice"
->>> args = ["world", "grammar", "--out", out, "-p", "n_nouns=2", "-p", "n_verbs=1", "--seed", "3"]
->>> print(CliRunner().invoke(app, args).output.replace(out, "OUT").strip())
-wrote the grammar world (seed 3): 3 train, 1 test, 1 truth (G) triples, V=14 -> OUT
->>> sorted(p.name for p in Path(out).iterdir())
-['test.tsv', 'train.tsv', 'truth.tsv', 'vocab.json', 'world.json']
+>>> import tempfile
+>>> world = find_world("grammar")
+>>> params = parse_params(world, ["n_nouns=2", "n_verbs=1"])
+>>> out = Path(tempfile.mkdtemp()) / "mice"
+>>> info = write_world(out, world, 3, params)
+>>> info["train"], info["V"], sorted(p.name for p in out.iterdir())
+(3, 14, ['test.tsv', 'train.tsv', 'truth.tsv', 'vocab.json', 'world.json'])
+>>> parse_params(world, ["holdout=nan"])
+Traceback (most recent call last):
+artifactlab.errors.InputError: --param: holdout must be a finite number, got 'nan'
 """
 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from artifactlab.cli_common import Json, emit, require_parent, user_errors
 from artifactlab.data.worlds import WORLDS, World
 from artifactlab.errors import InputError
 
@@ -81,8 +78,10 @@ def parse_pairs(
         try:
             params[key] = cast(text)
         except ValueError:
-            kind = "an integer" if cast is int else "a number"
+            kind = "an integer" if cast is int else "a finite number"
             raise InputError("--param", f"{key} must be {kind}, got {text!r}") from None
+        if cast is float and not math.isfinite(params[key]):
+            raise InputError("--param", f"{key} must be a finite number, got {text!r}")
     return params
 
 
@@ -103,44 +102,3 @@ def write_world(out: Path, world: World, seed: int, params: dict[str, int | floa
     (tmp / "world.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     tmp.replace(out)  # replaces an empty folder too
     return info
-
-
-def world_command(
-    name: Annotated[str, typer.Argument(help="The world: grammar, siblings or family.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to create (absent or empty).")],
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the world.")] = 0,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help="KEY=VALUE, repeatable (see `artifactlab ls worlds`)."),
-    ] = None,
-    as_json: Json = False,
-) -> None:
-    """Build a toy world with rules: training triples, held-out triples, and the truth G."""
-    world = find_world(name)
-    params = parse_params(world, param or [])
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(str(out), "already exists and is not empty", "choose a new --out folder")
-    require_parent(out)
-    info = write_world(out, world, seed, params)
-    text = (
-        f"wrote the {name} world (seed {seed}): {info['train']} train, {info['test']} test, "
-        f"{info['truth']} truth (G) triples, V={info['V']} -> {out}"
-    )
-    emit(info, as_json, text)
-
-
-def ls_worlds() -> None:
-    """List the toy worlds, their descriptions and parameter defaults."""
-    for world in WORLDS.values():
-        defaults = " ".join(f"{k}={v}" for k, v in world.defaults.items())
-        typer.echo(f"{world.name}\t{world.description}\t{defaults}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``world`` command to ``app`` (the ``make-data`` group)."""
-    app.command("world")(user_errors(world_command))
-
-
-def register_ls(app: typer.Typer) -> None:
-    """Add the ``worlds`` listing to ``app`` (the ``ls`` group)."""
-    app.command("worlds")(ls_worlds)

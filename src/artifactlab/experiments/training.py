@@ -1,0 +1,74 @@
+"""Training a group of trials, shared by every trial kind.
+
+Build each model, train them together when they fit one batch (else one by one), and
+pack each run folder as bytes.
+
+Example
+-------
+>>> from artifactlab.data import random_triples
+>>> from artifactlab.train import TrainConfig
+>>> ds = random_triples(V=6, N=8, seed=0)
+>>> sections = [{"kind": "attn", "V": 6, "n_ctx": 3, "d_model": 8, "n_heads": 2}] * 2
+>>> models = [build_model(s, seed) for seed, s in enumerate(sections)]
+>>> results, seconds = train_group(models, [ds.tuples] * 2, [TrainConfig(max_steps=5)] * 2)
+>>> [r.steps for r in results]
+[5, 5]
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from artifactlab.data.tuples import TupleDataset
+from artifactlab.models import MODELS
+from artifactlab.runs import save_run
+from artifactlab.train import TrainConfig, TrainResult, can_batch, fit_model, train_batched
+
+
+def build_model(section: dict[str, Any], seed: int) -> Any:
+    """A fresh model from a trial's canonical ``model`` section (``kind`` plus config fields)."""
+    spec = MODELS[section["kind"]]
+    fields = {k: v for k, v in section.items() if k != "kind"}
+    return spec.model_class(spec.config(**fields), seed=seed)
+
+
+def train_group(
+    models: list[Any], tuples: list[np.ndarray], train_cfgs: list[TrainConfig]
+) -> tuple[list[TrainResult], float]:
+    """Train ``models`` in place, as one batched model when they can be; one result each.
+
+    Returns
+    -------
+    results : list of TrainResult
+        In the order of ``models``.
+    seconds : float
+        Training time per model (the group's time shared evenly).
+    """
+    start = time.perf_counter()
+    if len(models) > 1 and can_batch(models, tuples, train_cfgs) is None:
+        results = train_batched(models, tuples, train_cfgs)
+    else:
+        results = [fit_model(m, t, c) for m, t, c in zip(models, tuples, train_cfgs, strict=True)]
+    return results, (time.perf_counter() - start) / max(len(models), 1)
+
+
+def run_files(cfg: dict, model: Any, ds: TupleDataset, result: TrainResult) -> dict[str, bytes]:
+    """The trial's run folder (loadable by ``artifactlab artifacts``) as file name -> bytes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run = save_run(
+            Path(tmp) / "run",
+            model,
+            ds,
+            TrainConfig(**cfg["train"]),
+            result,
+            cfg["seed"],
+            model_name=cfg["model"]["kind"],
+            extra={"trial": copy.deepcopy(cfg)},
+        )
+        return {p.name: p.read_bytes() for p in sorted(run.iterdir())}
