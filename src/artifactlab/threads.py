@@ -101,6 +101,24 @@ def resolve_threads(threads: int | None = None, env: Mapping[str, str] | None = 
     return DEFAULT_THREADS
 
 
+def set_thread_environment(threads: int | None = None) -> int:
+    """Set the thread variables that torch, OpenMP and the BLAS libraries read when they load.
+
+    Imports nothing: the CLI calls it before any command imports numpy or torch, so the
+    libraries start with the right count (and child processes inherit it).
+
+    Returns
+    -------
+    int
+        The count set (``0``: nothing changed, the libraries keep their own defaults).
+    """
+    n = resolve_threads(threads)
+    if n:
+        for name in _LIBRARY_VARS:
+            os.environ[name] = str(n)
+    return n
+
+
 def configure_threads(threads: int | None = None) -> int:
     """Set this process's torch intra-op threads and BLAS threads (see the module docstring).
 
@@ -118,11 +136,9 @@ def configure_threads(threads: int | None = None) -> int:
     int
         The count applied (``0``: nothing changed).
     """
-    n = resolve_threads(threads)
+    n = set_thread_environment(threads)  # for libraries loaded later, and for child processes
     if n == 0:
         return 0
-    for name in _LIBRARY_VARS:  # for libraries loaded later, and for child processes
-        os.environ[name] = str(n)
     import numpy  # noqa: F401  (load numpy's BLAS so threadpoolctl can limit it now)
     import torch
     from threadpoolctl import threadpool_limits

@@ -36,10 +36,12 @@ def test_truth_fields_match_the_library(cli, tiny_run, tmp_path):
     data = json.loads(res.stdout)["truth"]
     run = load_run(tiny_run)
     D = DataTensor.from_tuples(run.dataset.tuples, run.dataset.vocab.V)
-    rep = evaluate_completion(run.model.next_token_fn(), D, taus=(0.3,), top_k=0)
     index = run.dataset.vocab.index
     ids = [[index[t] for t in r] for r in rows]
-    expected = judge(run.model.next_token_fn(), D, np.array(ids), np.array(ids), rep.n_artifacts)
+    rep = evaluate_completion(
+        run.model.next_token_fn(), D, taus=(0.3,), top_k=0, truth=np.array(ids)
+    )
+    expected = judge(run.model.next_token_fn(), D, np.array(ids), np.array(ids), rep)
     assert data["generalizations"] == {"0.3": expected.generalizations[0.3]}
     assert data["hallucinations"]["0.3"] + data["generalizations"]["0.3"] == rep.n_artifacts[0.3]
     assert data["n_truth"] == len(rows) and data["n_test"] == len(rows)

@@ -27,7 +27,9 @@ def table_fn(contexts):
 def test_hand_built_case_is_labelled_exactly():
     D = DataTensor.from_tuples(np.array([[0, 1]]), V=3)
     G = np.array([[1, 2], [2, 1], [0, 1], [1, 2]])  # (0, 1) is training data, (1, 2) repeats
-    rep = judge(table_fn, D, G, test=np.array([[1, 2], [2, 1]]), n_artifacts={0.5: 2, 0.3: 3})
+    completion = evaluate_completion(table_fn, D, taus=(0.5, 0.3), truth=G)
+    assert completion.n_artifacts == {0.3: 3, 0.5: 2}
+    rep = judge(table_fn, D, G, test=np.array([[1, 2], [2, 1]]), report=completion)
     assert rep.n_truth == 2 and rep.n_truth_in_train == 1
     # tau 0.5: artifacts 1->2 (0.75) and 2->0 (0.6); tau 0.3 adds 2->1 (0.35, in G)
     assert rep.generalizations == {0.5: 1, 0.3: 2}
@@ -42,14 +44,18 @@ def test_hand_built_case_is_labelled_exactly():
 
 def test_empty_truth_and_test():
     D = DataTensor.from_tuples(np.array([[0, 1]]), V=3)
-    rep = judge(table_fn, D, np.zeros((0, 2), dtype=np.int64), np.zeros((0, 2)), {0.5: 2})
+    G = np.zeros((0, 2), dtype=np.int64)
+    rep = judge(table_fn, D, G, np.zeros((0, 2)), evaluate_completion(table_fn, D, truth=G))
     assert rep.generalizations == {0.5: 0} and rep.hallucinations == {0.5: 2}
     assert np.isnan(rep.recall[0.5]) and np.isnan(rep.test_accuracy)
 
 
 def test_test_ngrams_in_train_are_counted():
     D = DataTensor.from_tuples(np.array([[0, 1]]), V=3)
-    rep = judge(table_fn, D, np.array([[1, 2]]), np.array([[0, 1], [1, 2]]), {0.5: 2})
+    G = np.array([[1, 2]])
+    rep = judge(
+        table_fn, D, G, np.array([[0, 1], [1, 2]]), evaluate_completion(table_fn, D, truth=G)
+    )
     assert rep.n_test_in_train == 1
 
 
@@ -61,8 +67,8 @@ def test_split_matches_brute_force_labelling_of_every_artifact():
     rng = np.random.default_rng(0)
     G = rng.integers(0, 7, size=(60, 3))
     taus = (0.2, 0.5)
-    rep = evaluate_completion(model.next_token_logits, D, taus=taus, top_k=0)
-    truth = judge(model.next_token_logits, D, G, G[:10], rep.n_artifacts)
+    rep = evaluate_completion(model.next_token_logits, D, taus=taus, top_k=0, truth=G)
+    truth = judge(model.next_token_logits, D, G, G[:10], rep)
     probs = completion_dense(model.next_token_logits, 7, 3).numpy()
     train = {tuple(r) for r in D.coords.tolist()}
     in_g = {tuple(r) for r in G.tolist()}
@@ -83,3 +89,23 @@ def test_scores_agree_with_the_softmax():
     torch.testing.assert_close(out[:, 0], expected, rtol=1e-6, atol=1e-7)
     torch.testing.assert_close(out[:, 1], expected.log(), rtol=1e-6, atol=1e-7)
     assert out[:, 2].tolist() == [1.0, 1.0, 0.0]
+
+
+def test_judge_refuses_a_report_made_without_its_truth_set():
+    D = DataTensor.from_tuples(np.array([[0, 1]]), V=3)
+    with pytest.raises(ValueError):
+        judge(table_fn, D, np.array([[1, 2]]), np.zeros((0, 2)), evaluate_completion(table_fn, D))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_generalizations_plus_hallucinations_are_the_artifacts(seed):
+    ds = random_triples(V=9, N=20, seed=seed)
+    model = ToyTransformer(ToyTransformerConfig(V=9, d_model=8, n_heads=2), seed=seed)
+    D = DataTensor.from_tuples(ds.tuples, 9)
+    G = np.random.default_rng(seed).integers(0, 9, size=(200, 3))
+    taus = (0.05, 0.2, 0.5, 0.9)
+    rep = evaluate_completion(model.next_token_fn(), D, taus=taus, truth=G)
+    truth = judge(model.next_token_fn(), D, G, G[:5], rep)
+    for tau in taus:
+        assert truth.hallucinations[tau] >= 0
+        assert truth.generalizations[tau] + truth.hallucinations[tau] == rep.n_artifacts[tau]

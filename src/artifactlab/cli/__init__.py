@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from artifactlab import __version__
-from artifactlab.cli import artifacts, compare, export, reproduce, train
+from artifactlab.cli import artifacts, claims, compare, export, rank, reproduce, train
 from artifactlab.cli.data import make_data_app
 from artifactlab.cli.interp import interp_app
 from artifactlab.cli.ls import ls_app
@@ -46,8 +46,24 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            help="Compute threads per process (default 1, or ARTIFACTLAB_THREADS; 0: the "
+            "libraries' own defaults). Parallel work runs in worker threads or processes.",
+        ),
+    ] = None,
 ) -> None:
     """Measure the completion artifacts (generalizations, hallucinations) of language models."""
+    from artifactlab.errors import InputError
+    from artifactlab.threads import set_thread_environment
+
+    try:  # before any command imports torch or numpy, which read these variables once
+        set_thread_environment(threads)
+    except InputError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(2) from None
 
 
 app.add_typer(make_data_app, name="make-data")
@@ -56,6 +72,8 @@ artifacts.register(app)
 export.register(app)
 reproduce.register(app)
 compare.register(app)
+claims.register(app)
+rank.register(app)
 app.add_typer(sweep_app, name="sweep")
 app.add_typer(interp_app, name="interp")
 app.add_typer(ls_app, name="ls")

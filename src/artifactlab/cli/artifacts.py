@@ -20,13 +20,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from artifactlab.cli.options import (
+    LITERAL,
     Json,
     Overwrite,
     Quiet,
     emit,
     fresh_file,
+    printable,
     require_parent,
     taus,
     user_errors,
@@ -74,7 +77,7 @@ def artifacts(
     """Count the run's artifacts: absent n-grams with p > tau over all V^(n-1) contexts.
 
     With --truth, every artifact is labelled: a generalization if it is in G, a hallucination
-    otherwise (SPEC section 4), and the model is scored on the held-out tuples.
+    otherwise (docs/glossary.md#truth-set), and the model is scored on the held-out tuples.
     """
     from artifactlab.cli.progress import progress_bar
     from artifactlab.runs import load_run
@@ -96,6 +99,8 @@ def artifacts(
             top_k=top,
             max_contexts=max_contexts,
             progress=advance,
+            make_logits_fn=run.model.next_token_fn,  # one per worker thread: blocks in parallel
+            truth=ground["truth"] if ground is not None else None,
         )
     if dense is not None:
         _write_dense(run.model.next_token_logits, D.V, D.n, dense)
@@ -125,9 +130,8 @@ def artifacts(
     if as_json:
         emit(data, True, "")
         return
-    table = Table(
-        title=f"artifacts of {run_dir} (V={rep.V}, n={rep.n}, {rep.n_contexts:,} contexts)"
-    )
+    title = f"artifacts of {printable(run_dir)} (V={rep.V}, n={rep.n}, {rep.n_contexts:,} contexts)"
+    table = Table(title=Text(title))  # a Text is printed as is: a path's [brackets] stay
     for col in ("tau", "artifacts", "ratio", "in observed fibers"):
         table.add_column(col, justify="right")
     for t in rep.taus:
@@ -143,15 +147,14 @@ def artifacts(
     console.print(
         f"training n-grams: {rep.n_train:,}; consistency: mean KL {cons['mean_kl']:.4f}, "
         f"max KL {cons['max_kl']:.4f} nats, train accuracy {cons['train_accuracy']:.3f}",
-        soft_wrap=True,
+        **LITERAL,
     )
     if labels is not None:
         _print_truth(console, data["truth"], rep.taus)
     for a in data["top_artifacts"]:
         label = f"  [{a['label']}]" if "label" in a else ""
-        console.print(
-            f"  {' '.join(a['tokens'])}  p={a['prob']:.3f}{label}", markup=False, soft_wrap=True
-        )
+        tokens = " ".join(printable(t) for t in a["tokens"])
+        console.print(f"  {tokens}  p={a['prob']:.3f}{label}", **LITERAL)
 
 
 def _read_ground_truth(
@@ -175,8 +178,10 @@ def _read_ground_truth(
         if skipped:
             notes[f"{label}_unknown_tokens"] = skipped
             typer.echo(
-                f"warning: {path}: skipped tuples with {len(skipped)} token(s) not in the "
-                f"vocabulary: {', '.join(skipped[:5])}" + (" ..." if len(skipped) > 5 else ""),
+                printable(
+                    f"warning: {path}: skipped tuples with {len(skipped)} token(s) not in the "
+                    f"vocabulary: {', '.join(skipped[:5])}" + (" ..." if len(skipped) > 5 else "")
+                ),
                 err=True,
             )
     return {"truth": arrays["truth"], "test": arrays["test"], "notes": notes}
@@ -187,7 +192,7 @@ def _truth_labels(ground: dict | None, logits_fn: Callable, D, rep) -> tuple | N
 
     if ground is None:
         return None
-    report = judge(logits_fn, D, ground["truth"], ground["test"], rep.n_artifacts)
+    report = judge(logits_fn, D, ground["truth"], ground["test"], rep)
     if report.n_truth_in_train:
         typer.echo(
             f"warning: {report.n_truth_in_train} n-gram(s) of the truth set are training n-grams;"
@@ -205,7 +210,8 @@ def _truth_labels(ground: dict | None, logits_fn: Callable, D, rep) -> tuple | N
 
 
 def _print_truth(console: Console, truth: dict, taus: list[float]) -> None:
-    table = Table(title=f"against the truth set {truth['file']} ({truth['n_truth']:,} n-grams)")
+    title = f"against the truth set {printable(truth['file'])} ({truth['n_truth']:,} n-grams)"
+    table = Table(title=Text(title))
     for col in ("tau", "generalizations", "hallucinations", "recall of G"):
         table.add_column(col, justify="right")
     for t in taus:
@@ -220,20 +226,20 @@ def _print_truth(console: Console, truth: dict, taus: list[float]) -> None:
     console.print(
         f"held-out n-grams: {truth['n_test']:,}; test accuracy {truth['test_accuracy']:.3f}, "
         f"test cross-entropy {truth['test_cross_entropy']:.3f} nats",
-        soft_wrap=True,
+        **LITERAL,
     )
 
 
 def _write_dense(logits_fn: Callable, V: int, n: int, path: Path) -> None:
     from safetensors.torch import save_file
 
+    from artifactlab.io import staged_file
     from artifactlab.tensor.completion import completion_dense
 
     require_parent(path)
     probs = completion_dense(logits_fn, V, n)  # refuses a large V^n before writing anything
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file({"completion": probs.float().contiguous()}, tmp)
-    tmp.replace(path)
+    with staged_file(path) as tmp:
+        save_file({"completion": probs.float().contiguous()}, tmp)
 
 
 def _by_tau(values: dict[float, float]) -> float | dict[str, float]:

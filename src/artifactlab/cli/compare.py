@@ -24,6 +24,7 @@ from artifactlab.cli.options import (
     Quiet,
     Workers,
     emit,
+    printable,
     resumable_out,
     user_errors,
 )
@@ -85,6 +86,7 @@ def compare(
     from artifactlab.experiments.store import ResultsStore
     from artifactlab.experiments.sweep_file import load_sweep
     from artifactlab.experiments.table import sweep_rows, write_table
+    from artifactlab.io import staged_files, write_text
 
     names = parse_models(models)
     check_seeds(n_seeds)
@@ -93,32 +95,23 @@ def compare(
     params = _data_params(data, param or [])
     load_data(data, params, data_seed)  # a bad --data fails here, naming the file or option
     text = sweep_yaml(data, names, n_seeds, params, data_seed)
-    created = not out.exists()
     resumed = (out / "compare.yaml").is_file()
-    out.mkdir(parents=True, exist_ok=True)
-    path, draft = out / "compare.yaml", out / ".compare.yaml.draft"
-    draft.write_text(text)
-    try:
-        load_sweep(draft)  # checks every model before anything is trained or replaced
-    except InputError:
-        draft.unlink()
-        if created:
-            out.rmdir()  # nothing half-written
-        raise
-    draft.replace(path)
+    path = out / "compare.yaml"
+    with staged_files(out) as scratch:  # nothing is written unless the sweep file loads
+        load_sweep(write_text(scratch / path.name, text))  # checks every model first
     sweep = load_sweep(path)
     backend = "processes" if n_workers > 1 else "local"
     if resumed and not quiet:
-        typer.echo(f"resuming {sweep.default_store}: finished trials are kept", err=True)
+        typer.echo(f"resuming {printable(sweep.default_store)}: finished trials are kept", err=True)
     with ResultsStore.open(sweep.default_store) as store:
         with sweep_progress("compare", quiet) as on_event:
             summary = run_sweep(sweep, store, backend, n_workers, on_event=on_event)
         write_table(sweep_rows(sweep, store), "csv", out / "compare.csv")
     if summary.failed:
-        typer.echo(f"error: {TrialsFailedError('compare', summary)}", err=True)
+        typer.echo(f"error: {printable(TrialsFailedError('compare', summary))}", err=True)
         raise typer.Exit(1)
     result = render(out, f"{data}: generalizations vs hallucinations")
-    emit(result, as_json, result["text"] + f"\nwrote {out}/compare.csv, compare.png")
+    emit(result, as_json, result["text"] + f"\nwrote {printable(out)}/compare.csv, compare.png")
 
 
 def _data_params(data: str, pairs: list[str]) -> dict[str, int | float]:

@@ -13,7 +13,15 @@ from typing import Annotated
 
 import typer
 
-from artifactlab.cli.options import Json, Overwrite, emit, fresh_file, fresh_out, user_errors
+from artifactlab.cli.options import (
+    Json,
+    Overwrite,
+    emit,
+    fresh_file,
+    fresh_out,
+    printable,
+    user_errors,
+)
 from artifactlab.errors import InputError
 
 make_data_app = typer.Typer(help="Generate datasets.", no_args_is_help=True)
@@ -42,11 +50,9 @@ def make_data_random(
     sizes = _parse_ranges(ranges) if ranges else None
     ds = random_triples(V=vocab, N=triples, seed=seed, k=k, ranges=sizes)
     fresh_file(out, overwrite)
-    tmp = out.with_name(f".{out.name}.tmp")
-    ds.save(tmp)
-    tmp.replace(out)
+    ds.save(out)  # whole or not at all (artifactlab.io)
     info = {"out": str(out), "tuples": ds.N, "V": ds.vocab.V, "seed": seed}
-    emit(info, as_json, f"wrote {ds.N} triples over V={ds.vocab.V} tokens to {out}")
+    emit(info, as_json, f"wrote {ds.N} triples over V={ds.vocab.V} tokens to {printable(out)}")
 
 
 def _parse_ranges(text: str) -> tuple[int, int, int]:
@@ -80,6 +86,6 @@ def make_data_world(
     info = write_world(out, world, seed, params)
     text = (
         f"wrote the {name} world (seed {seed}): {info['train']} train, {info['test']} test, "
-        f"{info['truth']} truth (G) triples, V={info['V']} -> {out}"
+        f"{info['truth']} truth (G) triples, V={info['V']} -> {printable(out)}"
     )
     emit(info, as_json, text)

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from artifactlab.cli.options import Json, Overwrite, emit, fresh_out, user_errors
+from artifactlab.cli.options import Json, Overwrite, emit, fresh_out, printable, user_errors
 
 
 class ExportFormat(StrEnum):
@@ -40,7 +40,8 @@ def export(
     run = load_run(run_dir)
     fresh_out(out, overwrite)
     path = export_transformer_lens(run.model, list(run.dataset.vocab.tokens), out)
-    emit({"out": str(path), "format": format.value}, as_json, f"exported {run_dir} -> {path}")
+    text = f"exported {printable(run_dir)} -> {printable(path)}"
+    emit({"out": str(path), "format": format.value}, as_json, text)
 
 
 def register(app: typer.Typer) -> None:

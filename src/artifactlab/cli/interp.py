@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from artifactlab.cli.options import (
     Json,
@@ -25,6 +26,7 @@ from artifactlab.cli.options import (
     emit,
     fresh_out,
     number,
+    printable,
     user_errors,
 )
 from artifactlab.cli.progress import progress_bar
@@ -39,10 +41,10 @@ interp_app = typer.Typer(
 FITTERS = "poly-interp,poly-lsq,linear,spline,relu"
 
 
-def _cell(value: object) -> str:
+def _cell(value: object) -> Text:
     if value is None:
-        return "-"
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+        return Text("-")
+    return Text(f"{value:.3g}" if isinstance(value, float) else printable(value))
 
 
 def _table(rows: list[dict]) -> str:
@@ -92,6 +94,7 @@ def fit_command(
         validate,
         write_results,
     )  # fmt: skip
+    from artifactlab.io import staged_folder
 
     method_list = parse_list(methods, "--methods", str)
     width_list = parse_list(widths, "--widths", int)
@@ -112,12 +115,13 @@ def fit_command(
     config = {"target": target, "n": n, "noise": noise, "seed": seed, "spacing": spacing}
     config |= {"methods": method_list, "degree": degree, "width": width, "band": band}
     config |= {"widths": width_list, "seeds": seeds, **relu_opts, "test": test and str(test)}
-    summary = write_results(out, data, rows, pieces, band, config)
-    plot_fit(out)
-    plot_pieces(out)
+    with staged_folder(out) as tmp:  # the data files and the plots, or nothing
+        summary = write_results(tmp, data, rows, pieces, band, config)
+        plot_fit(tmp)
+        plot_pieces(tmp)
     info = {"out": str(out), "methods": {r.pop("method"): r for r in summary["results"]}}
     info["pieces"] = summary["pieces"]
-    emit(info, as_json, _table(rows) + f"\n-> {out}")
+    emit(info, as_json, _table(rows) + f"\n-> {printable(out)}")
 
 
 interp_app.command("fit")(user_errors(fit_command))
@@ -214,7 +218,7 @@ def _experiment(
         rows = write_rate_experiment(out, dims, n_trains, n_test, seed, advance)
     lines = [f"d={d:4d} n_train={n:6d} rate={r:.3f}" for d, n, r in rows]
     csv_path, png_path = out / "hull_rate.csv", out / "hull_rate.png"
-    typer.echo("\n".join([*lines, f"wrote {csv_path} and {png_path}"]))
+    typer.echo("\n".join([*lines, f"wrote {printable(csv_path)} and {printable(png_path)}"]))
 
 
 @interp_app.command("double-descent")

@@ -1,7 +1,9 @@
 """Progress bars for long work (Rich, on standard error so ``--json`` output stays clean).
 
 :func:`progress_bar` counts steps; :func:`sweep_progress` counts a sweep's trials (done,
-running, failed, time left) and prints each failure as one line.
+running, failed, time left) and prints each failure as one line. Descriptions and
+failure lines are user text (a sweep's name, its grid values, an error): they are
+printed literally, with control characters escaped (:func:`~artifactlab.cli.options.printable`).
 
 Example
 -------
@@ -26,6 +28,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from artifactlab.cli.options import LITERAL, printable
+
 if TYPE_CHECKING:
     from artifactlab.experiments.sweep_file import Trial
 
@@ -39,20 +43,24 @@ def progress_bar(
         yield lambda k: None
         return
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(description, total=total)
+        task = bar.add_task(printable(description), total=total)
         yield lambda k: bar.advance(task, k)
 
 
 def failure_line(trial: Trial, error: str | None) -> str:
-    """One line for a failed trial: its position, hash, grid values and first error line."""
+    """One line for a failed trial: its position, hash, grid values and first error line.
+
+    Control characters are escaped, so a multi-line error or a token holding an escape
+    sequence stays on one line.
+    """
     params = ", ".join(f"{k}={v}" for k, v in trial.params.items())
-    return f"trial {trial.index} [{trial.hash}] failed ({params}): {error}"
+    return printable(f"trial {trial.index} [{trial.hash}] failed ({params}): {error}")
 
 
 @contextmanager
@@ -65,16 +73,12 @@ def sweep_progress(name: str, quiet: bool):
 
         def quiet_event(event: str, trials: list[Trial], error: str | None) -> None:
             if event == "failed":
-                console.print(
-                    failure_line(trials[0], error),
-                    markup=False,
-                    soft_wrap=True,
-                )
+                console.print(failure_line(trials[0], error), **LITERAL)
 
         yield quiet_event
         return
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("running {task.fields[running]}, failed {task.fields[failed]}"),
@@ -83,7 +87,7 @@ def sweep_progress(name: str, quiet: bool):
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task(name, total=None, running=0, failed=0)
+        task = bar.add_task(printable(name), total=None, running=0, failed=0)
 
         def on_event(event: str, trials: list[Trial], error: str | None) -> None:
             if event == "plan":
@@ -95,11 +99,7 @@ def sweep_progress(name: str, quiet: bool):
                 state["running"] -= len(trials)
                 state[event] = state.get(event, 0) + len(trials)
             if event == "failed":
-                bar.console.print(
-                    failure_line(trials[0], error),
-                    markup=False,
-                    soft_wrap=True,
-                )
+                bar.console.print(failure_line(trials[0], error), **LITERAL)
             bar.update(task, advance=len(trials) if event != "start" else 0, **state)
 
         yield on_event

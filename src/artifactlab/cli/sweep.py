@@ -21,6 +21,7 @@ from artifactlab.cli.options import (
     Quiet,
     emit,
     fresh_file,
+    printable,
     user_errors,
     workers,
 )
@@ -102,14 +103,14 @@ def run_cmd(
     resumed = (root / "results.sqlite").is_file()
     with ResultsStore.open(root) as store, sweep_progress(sweep.name, quiet) as on_event:
         if resumed and not quiet:
-            typer.echo(f"resuming {root}: finished trials are kept", err=True)
+            typer.echo(f"resuming {printable(root)}: finished trials are kept", err=True)
         summary = run_sweep(
             sweep, store, backend.value, n_workers, address, fail_fast, on_event=on_event
         )
     data = {"store": str(root), **summary.to_dict()}
     text = (
-        f"{sweep.name}: {summary.done} done, {summary.failed} failed, "
-        f"{summary.skipped} already done, of {summary.total} trials; results in {root}"
+        f"{printable(sweep.name)}: {summary.done} done, {summary.failed} failed, "
+        f"{summary.skipped} already done, of {summary.total} trials; results in {printable(root)}"
     )
     emit(data, as_json, text)
     if summary.failed:
@@ -136,12 +137,12 @@ def status_cmd(
         if store is not None:
             store.close()
     lines = [
-        f"{status['sweep']}: {status['total']} trials: {status['done']} done, "
+        f"{printable(status['sweep'])}: {status['total']} trials: {status['done']} done, "
         f"{status['failed']} failed, {status['running']} running or interrupted, "
         f"{status['pending']} pending"
     ]
     lines += [
-        f"  trial {f['trial']} {f['params']}: {' '.join(f['error'])}"
+        f"  trial {f['trial']} {printable(f['params'])}: {printable(' '.join(f['error']))}"
         for f in status["failed_trials"]
     ]
     emit(status, as_json, "\n".join(lines))

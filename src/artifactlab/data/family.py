@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from artifactlab.data.truth_set import TruthDataset
-from artifactlab.data.world_kit import Fact, Pairs, hold_out, require, world_dataset
+from artifactlab.data.world_kit import Fact, Pairs, hold_out, require, world_dataset, world_rng
 
 MAX_PEOPLE = 20_000  # the family tree doubles and more per generation: refuse a runaway size
 
@@ -193,7 +193,7 @@ def family_world(
         f"the tree could reach {most} people, more than {MAX_PEOPLE}",
         "lower n_families, n_generations or max_children",
     )
-    rng = np.random.default_rng(seed)
+    rng = world_rng("family", seed)
     tree = grow_family_tree(rng, n_families, n_generations, min_children, max_children)
     facts = sorted(family_facts(tree), key=lambda f: (int(f[0][1:]), f[1], int(f[2][1:])))
     train, held = hold_out("family", facts, holdout, rng)

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from artifactlab.data.truth_set import TruthDataset
-from artifactlab.data.tuples import TupleDataset, Vocabulary
+from artifactlab.data.tuples import TupleDataset, Vocabulary, content_lines, split_fields
 from artifactlab.errors import InputError
 
 Triple = tuple[str, str, str]
@@ -191,7 +191,8 @@ def read_triples(path: str | Path) -> list[Triple]:
 
     Blank lines and lines starting with ``#`` are skipped. As in
     :func:`~artifactlab.data.tuples.load_tuples`, a line with a tab is split on tabs
-    (tokens may hold spaces), otherwise on whitespace; fields are stripped.
+    (tokens may hold spaces), otherwise on ASCII spaces; fields are stripped. A byte-order
+    mark is dropped, and lines end only at a line feed (CR LF included).
 
     Parameters
     ----------
@@ -211,11 +212,8 @@ def read_triples(path: str | Path) -> list[Triple]:
     """
     path = Path(path)
     triples: list[Triple] = []
-    for lineno, raw in enumerate(_read_text(path).splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        fields = [f.strip() for f in (line.split("\t") if "\t" in line else line.split())]
+    for lineno, line in content_lines(_read_text(path)):
+        fields = split_fields(line)
         if len(fields) != 3:
             raise InputError(
                 f"{path}:{lineno}",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from artifactlab.checks import seed_value
 from artifactlab.data.tuples import TupleDataset, Vocabulary
 from artifactlab.errors import InputError
 
@@ -38,7 +39,7 @@ def random_triples(
     N : int
         Number of distinct (subject, relation) contexts.
     seed : int
-        Seed of the draw; the same seed gives the same database.
+        Seed of the draw, in ``[0, 2^63 - 1]``; the same seed gives the same database.
     k : int
         Objects per context (multi-valued contexts when k > 1); N * k triples in all.
     ranges : tuple of int, optional
@@ -48,7 +49,13 @@ def random_triples(
     -------
     TupleDataset
         Triples sorted by context; token names ``t0..`` (shared) or ``s0.., r0.., o0..``.
+
+    Raises
+    ------
+    InputError
+        A size below 1, more contexts or objects than there are, or a negative seed.
     """
+    seed_value("random triples seed", seed)  # numpy's own refusal is a traceback
     if ranges is not None:
         S, R, O = ranges
         tokens = (

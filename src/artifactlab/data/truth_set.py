@@ -1,4 +1,6 @@
-"""Datasets with a ground truth: training tuples plus what is true beyond them (SPEC section 4).
+"""Datasets with a ground truth: training tuples plus what is true beyond them.
+
+See ``docs/glossary.md#truth-set``.
 
 A :class:`TruthDataset` holds the training tuples, a held-out ``test`` split (for test
 accuracy, test cross-entropy and link-prediction metrics), an optional ``valid`` split,
@@ -30,8 +32,15 @@ from typing import Literal
 
 import numpy as np
 
-from artifactlab.data.tuples import TupleDataset, Vocabulary, load_tuples
+from artifactlab.data.tuples import (
+    TupleDataset,
+    Vocabulary,
+    content_lines,
+    load_tuples,
+    read_text,
+)
 from artifactlab.errors import InputError
+from artifactlab.io import write_json
 
 
 @dataclass(frozen=True)
@@ -74,15 +83,18 @@ class TruthDataset:
         return self.train.vocab
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``train.tsv``, ``test.tsv``, ``truth.tsv`` (``valid.tsv``) and ``vocab.json``."""
+        """Write ``train.tsv``, ``test.tsv``, ``truth.tsv`` (``valid.tsv``) and ``vocab.json``.
+
+        Each file is written whole or not at all (:mod:`artifactlab.io`); to write the
+        folder whole or not at all, save into :func:`artifactlab.io.staged_folder`.
+        """
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         self.train.save(folder / "train.tsv")
         for label in ("test", "truth", "valid"):
             arr = getattr(self, label)
             if arr is not None:
                 TupleDataset(self.vocab, arr).save(folder / f"{label}.tsv")
-        (folder / "vocab.json").write_text(json.dumps(list(self.vocab.tokens)))
+        write_json(folder / "vocab.json", list(self.vocab.tokens), indent=None)
         return folder
 
     @classmethod
@@ -143,9 +155,7 @@ def read_truth(
         Unreadable file, a wrong tuple length, or unknown tokens with ``unknown="fail"``.
     """
     path = Path(path)
-    if path.is_file() and not any(
-        line.strip() and not line.startswith("#") for line in path.read_text().splitlines()
-    ):
+    if path.is_file() and next(content_lines(read_text(path)), None) is None:
         return np.zeros((0, n), dtype=np.int64), []  # an empty split is a valid split
     rows = load_tuples(path, vocab)
     if rows.N and rows.n != n:

@@ -1,5 +1,9 @@
 """Tuples of tokens: a vocabulary and an integer array of shape (N, n).
 
+Tuple files are read as a user expects: a UTF-8 byte-order mark is dropped, lines end
+only at a line feed, CR LF included (a U+2028 inside a token stays inside it), and fields are
+split on tabs, or else on ASCII spaces.
+
 Example
 -------
 >>> ds = TupleDataset.from_rows([["mice", "eat", "cheese"], ["mouse", "eats", "cheese"]])
@@ -11,13 +15,19 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from artifactlab.errors import InputError
+from artifactlab.io import read_lines, write_text
+
+#: the whitespace that separates and surrounds fields: ASCII only, as a user types it
+BLANKS = " \t\r\f\v"
+_SPACES = re.compile(r"[ \f\v\r]+")
 
 
 @dataclass(frozen=True)
@@ -112,19 +122,45 @@ class TupleDataset:
                 "rename them: no tabs, newlines, outer spaces, or leading # on a first token",
             )
         lines = ("\t".join(self.vocab.decode(row)) for row in self.tuples)
-        Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        write_text(path, "".join(line + "\n" for line in lines))
 
 
-def _split(line: str) -> list[str]:
-    return line.split("\t") if "\t" in line else line.split()
+def split_fields(line: str) -> list[str]:
+    """A stripped line's fields: split on tabs when it has one, else on ASCII spaces."""
+    fields = line.split("\t") if "\t" in line else _SPACES.split(line)
+    return [f.strip(BLANKS) for f in fields]
+
+
+def content_lines(text: str) -> Iterator[tuple[int, str]]:
+    """``(line number, stripped line)`` of a tuple file's lines that are not blank or ``#``.
+
+    Lines are those of :func:`artifactlab.io.read_lines` (no byte-order mark, lines end
+    at a line feed only, CR LF included); stripping removes ASCII whitespace only.
+    """
+    for lineno, raw in enumerate(read_lines(text), start=1):
+        line = raw.strip(BLANKS)
+        if line and not line.startswith("#"):
+            yield lineno, line
+
+
+def read_text(path: Path) -> str:
+    """A tuple file's text; InputError when it is missing or not UTF-8."""
+    if not path.is_file():
+        raise InputError(str(path), "no such file", "check the path")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(str(path), f"cannot be read as UTF-8 text ({err})") from None
 
 
 def load_tuples(path: str | Path, vocab: Vocabulary | None = None) -> TupleDataset:
     """Read tuples from a whitespace- or tab-separated file, one tuple per line.
 
     Lines starting with ``#`` and blank lines are skipped. A line containing a
-    tab is split on tabs (so tokens may contain spaces), otherwise on
-    whitespace. Every tuple must have the arity of the first one.
+    tab is split on tabs (so tokens may contain spaces), otherwise on ASCII
+    spaces. A byte-order mark is dropped; lines end only at a line feed
+    (CR LF included).
+    Every tuple must have the arity of the first one.
 
     Parameters
     ----------
@@ -143,19 +179,11 @@ def load_tuples(path: str | Path, vocab: Vocabulary | None = None) -> TupleDatas
         Missing or unreadable file, no tuples, or a line of the wrong arity.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), "no such file", "check the path")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(str(path), f"cannot be read as UTF-8 text ({err})") from None
+    text = read_text(path)
     rows: list[list[str]] = []
     arity = None
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        fields = [f.strip() for f in _split(line)]
+    for lineno, line in content_lines(text):
+        fields = split_fields(line)
         if any(not f for f in fields):
             raise InputError(f"{path}:{lineno}", "has an empty field", "remove stray tabs")
         if arity is None:

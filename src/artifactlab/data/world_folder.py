@@ -22,15 +22,14 @@ artifactlab.errors.InputError: --param: holdout must be a finite number, got 'na
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from artifactlab.data.worlds import WORLDS, World
 from artifactlab.errors import InputError
+from artifactlab.io import staged_folder, write_json
 
 
 def find_world(name: str) -> World:
@@ -95,10 +94,8 @@ def write_world(out: Path, world: World, seed: int, params: dict[str, int | floa
         info["harmless"] = len(world.harmless(ds))
     from artifactlab.provenance import provenance
 
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)  # left over from an interrupted run
-    ds.save(tmp)
     record = {**info, "command": ["artifactlab", *sys.argv[1:]], "provenance": provenance()}
-    (tmp / "world.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(out)  # replaces an empty folder too
+    with staged_folder(out) as tmp:  # out: absent or empty; renamed into place when complete
+        ds.save(tmp)
+        write_json(tmp / "world.json", record)
     return info

@@ -10,6 +10,9 @@ Example
 >>> ds = world_dataset("demo", ["a", "b", "c", "r"], train, held, held)
 >>> ds.train.tuples.shape, ds.truth.shape
 ((1, 3), (1, 3))
+>>> world_rng("demo", -1)
+Traceback (most recent call last):
+artifactlab.errors.InputError: demo seed: must be >= 0, got -1
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from artifactlab.checks import seed_value
 from artifactlab.data.truth_set import TruthDataset
 from artifactlab.data.tuples import TupleDataset, Vocabulary
 from artifactlab.errors import InputError
@@ -30,6 +34,11 @@ def require(ok: bool, where: str, problem: str, hint: str = "") -> None:
     """Raise :class:`InputError` ``(where, problem, hint)`` unless ``ok``."""
     if not ok:
         raise InputError(where, problem, hint)
+
+
+def world_rng(world: str, seed: int) -> np.random.Generator:
+    """The world's random generator; InputError for a seed numpy refuses (negative, > 64 bits)."""
+    return np.random.default_rng(seed_value(f"{world} seed", seed))
 
 
 def draw(facts: Sequence[Fact], k: int, rng: np.random.Generator) -> tuple[list, list]:

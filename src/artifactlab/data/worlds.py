@@ -1,4 +1,6 @@
-"""Toy worlds with rules: training triples plus the true triples the rules imply (SPEC section 4).
+"""Toy worlds with rules: training triples and the true triples the rules imply.
+
+The truth set is defined in ``docs/glossary.md#truth-set``.
 
 Each world is a seeded builder that returns a :class:`TruthDataset`: ``train`` holds the
 true facts a model sees, ``test`` the true facts held out of it, and ``truth`` (``G``)
@@ -21,6 +23,9 @@ Example
 ['mice eat cheese', 'mouse eats cheese']
 >>> [" ".join(ds.vocab.decode(r)) for r in harmless(ds)]
 ['mouse eat cheese', 'mice eats cheese']
+>>> WORLDS["grammar"].check_params({"holdout": float("nan")})
+Traceback (most recent call last):
+artifactlab.errors.InputError: grammar holdout: must be a finite number, got nan
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ from typing import Any
 
 import numpy as np
 
+from artifactlab.checks import finite
 from artifactlab.data.family import family_world
 from artifactlab.data.truth_set import TruthDataset
-from artifactlab.data.world_kit import Fact, draw, hold_out, require, world_dataset
+from artifactlab.data.world_kit import Fact, draw, hold_out, require, world_dataset, world_rng
 
 # singular/plural forms; past the end of a list, names are made up (noun12 / noun12s ...)
 NOUNS = [tuple(w.split("/")) for w in (
@@ -112,7 +118,7 @@ def grammar_world(
         f"{objects_per_context} exceeds n_objects={n_objects}",
         "lower objects_per_context or raise n_objects",
     )
-    rng = np.random.default_rng(seed)
+    rng = world_rng("grammar", seed)
     nouns = _first(NOUNS, n_nouns, lambda i: (f"noun{i}", f"noun{i}s"))
     verbs, objs = verb_pairs(n_verbs), _first(OBJECTS, n_objects, lambda i: f"food{i}")
     facts: list[Fact] = []
@@ -205,7 +211,7 @@ def siblings_world(
     require(n_families >= 1, "siblings n_families", f"must be >= 1, got {n_families}")
     require(family_size >= 2, "siblings family_size", f"must be >= 2, got {family_size}")
     require(0 <= unrelated <= 1, "siblings unrelated", f"must be in [0, 1], got {unrelated}")
-    rng = np.random.default_rng(seed)
+    rng = world_rng("siblings", seed)
     people = person_names(n_families * family_size)
     family = {p: i // family_size for i, p in enumerate(people)}
     pairs = [(a, b) for a, b in product(people, people) if a != b]
@@ -244,21 +250,36 @@ class World:
     defaults: Mapping[str, int | float]
     harmless: Callable[[TruthDataset], np.ndarray] | None = None
 
+    def check_params(self, params: Mapping[str, Any]) -> dict[str, int | float]:
+        """``params`` checked as ``--param`` is: known keys, the default's type, finite.
+
+        Raises
+        ------
+        InputError
+            An unknown parameter, a value of the wrong type (a bool, a string, a float
+            where an integer is wanted), or ``nan`` or an infinity.
+        """
+        for key, value in params.items():
+            require(key in self.defaults, f"world {self.name}", f"has no parameter {key!r}",
+                    f"known: {', '.join(self.defaults)}")  # fmt: skip
+            want = type(self.defaults[key])
+            ok = isinstance(value, int) if want is int else isinstance(value, int | float)
+            require(ok and not isinstance(value, bool), f"{self.name} {key}",
+                    f"must be {want.__name__}, got {value!r}")  # fmt: skip
+            if isinstance(value, float):  # range checks alone let nan through
+                finite(f"{self.name} {key}", value)
+        return dict(params)
+
     def build(self, seed: int = 0, **params: int | float) -> TruthDataset:
         """Build with the defaults overridden by ``params``.
 
         Raises
         ------
         InputError
-            An unknown parameter, a value of the wrong type, or an impossible size.
+            An unknown parameter, a value of the wrong type or not finite, an impossible
+            size, or a negative seed.
         """
-        for key, value in params.items():
-            require(key in self.defaults, f"world {self.name}", f"has no parameter {key!r}",
-                     f"known: {', '.join(self.defaults)}")  # fmt: skip
-            want = type(self.defaults[key])
-            ok = isinstance(value, int) if want is int else isinstance(value, int | float)
-            require(ok and not isinstance(value, bool), f"{self.name} {key}",
-                     f"must be {want.__name__}, got {value!r}")  # fmt: skip
+        self.check_params(params)
         return self.builder(seed=seed, **{**self.defaults, **params})
 
 

@@ -18,7 +18,6 @@ trial: truth-completion
 from __future__ import annotations
 
 import csv
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 import yaml
 
 from artifactlab.errors import InputError
+from artifactlab.io import staged_files, write_figure, write_json, write_text
 
 #: every registered model name, each at its config's defaults (chosen before any run)
 DEFAULT_MODELS = ("ngram", "cp", "distmult", "rescal", "complex", "attn", "attn-mlp")
@@ -162,9 +162,10 @@ def plot(csv_path: Path, png_path: Path, title: str) -> Path:
     ax.set_ylabel("generalizations (artifacts in G)")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(png_path, dpi=120)
-    plt.close(fig)
+    try:
+        write_figure(png_path, fig)
+    finally:
+        plt.close(fig)
     return png_path
 
 
@@ -174,7 +175,8 @@ def render(out: Path, title: str) -> dict:
     if not csv_path.is_file():
         raise InputError(str(csv_path), "not found", "run `artifactlab compare` first")
     summary = summarise(csv_path)
-    (out / "compare_summary.json").write_text(json.dumps(summary, indent=2))
-    (out / "compare_summary.txt").write_text(summary["text"] + "\n")
-    plot(csv_path, out / "compare.png", title)
+    with staged_files(out) as tmp:  # the summary and the plot appear together or not at all
+        write_json(tmp / "compare_summary.json", summary)
+        write_text(tmp / "compare_summary.txt", summary["text"] + "\n")
+        plot(csv_path, tmp / "compare.png", title)
     return summary

@@ -2,9 +2,9 @@
 
 A trial trains one registered model (``model.kind``) on the training tuples of a
 dataset that carries a truth set ``G`` (a toy world, a knowledge graph, or a folder),
-then reports its artifacts split into generalizations and hallucinations (SPEC
-section 4), its held-out accuracy and cross-entropy, and filtered tail-prediction
-MRR and Hits@k (:mod:`artifactlab.tensor.linkpred`). ``data.source`` names a world
+then reports its artifacts split into generalizations and hallucinations
+(``docs/glossary.md#truth-set``), its held-out accuracy and cross-entropy, and filtered
+tail-prediction MRR and Hits@k (:mod:`artifactlab.tensor.linkpred`). ``data.source`` names a world
 (``artifactlab make-data world``), a knowledge graph (``nations``, ``kinships``,
 ``umls``) or a folder (``train.tsv``/``test.tsv``/``truth.tsv``, or
 ``train.txt``/``test.txt`` triples). The dataset is fixed by ``data.seed`` (default 0)
@@ -26,15 +26,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import traceback
 from dataclasses import dataclass, field
 from math import nan
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import ConfigDict, with_config
+from pydantic import BeforeValidator, ConfigDict, with_config
 
+from artifactlab.checks import finite, seed_value
 from artifactlab.data.kg import KNOWLEDGE_GRAPHS, entity_ids, known_triples, load_kg
 from artifactlab.data.truth_set import TruthDataset
 from artifactlab.data.worlds import WORLDS
@@ -46,7 +48,7 @@ from artifactlab.experiments.kinds import (
     canonical,
     validate_section,
 )
-from artifactlab.experiments.toy_trial import check_seed_and_sections, common_sections
+from artifactlab.experiments.toy_trial import Seed, check_seed_and_sections, common_sections
 from artifactlab.experiments.training import build_model, run_files, train_group
 from artifactlab.models import parameter_counts
 from artifactlab.tensor import DataTensor
@@ -57,7 +59,21 @@ from artifactlab.tensor.linkpred import filtered_ranks, link_prediction_metrics
 from artifactlab.train import TrainConfig
 
 
-@with_config(ConfigDict(extra="forbid"))
+def _param(value: Any) -> Any:
+    """A world parameter from a sweep file: a number (not a bool, which pydantic takes as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    return value
+
+
+#: a value of ``data.params``: checked before the int/float union, so errors name the key
+Param = Annotated[int | float, BeforeValidator(_param)]
+
+
+# sweep files validate it with pydantic: no unknown keys, no nan or infinity
+@with_config(ConfigDict(extra="forbid", allow_inf_nan=False))
 @dataclass(frozen=True)
 class TruthData:
     """Where the data comes from.
@@ -68,19 +84,27 @@ class TruthData:
         A world name, a knowledge graph name, a folder, or a triple file.
     params : dict
         A world's parameters (see ``artifactlab ls worlds``), or for a triple file its
-        ``holdout`` (default :data:`FILE_HOLDOUT`).
+        ``holdout`` (default :data:`FILE_HOLDOUT`); finite numbers, checked against the
+        world's types as ``make-data world --param`` checks them.
     seed : int
         The world's seed, or the seed of a triple file's held-out draw (ignored for
-        knowledge graphs and folders).
+        knowledge graphs and folders); in ``[0, 2^63 - 1]``.
     digest : str, optional
         For a folder or a file: a hash of the contents the loader reads, so that an edited
         file makes new trials. Filled in by validation; a given value is replaced.
     """
 
     source: str
-    params: dict[str, int | float] = field(default_factory=dict)
-    seed: int = 0
+    params: dict[str, Param] = field(default_factory=dict)
+    seed: Seed = 0
     digest: str | None = None
+
+    def __post_init__(self) -> None:
+        seed_value("data.seed", self.seed)
+        for key, value in self.params.items():  # for Python callers, as _param for sweep files
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InputError(f"data.params.{key}", f"must be a number, got {value!r}")
+            finite(f"data.params.{key}", value)
 
 
 #: fraction of a single triple file held out as the test split and G
@@ -172,6 +196,7 @@ def validate(config: dict) -> dict:
     """Check a nested trial config; return it canonical (the model's V filled in from the data)."""
     seed = check_seed_and_sections(config)
     data = validate_section(TruthData, config.get("data"), ("data",))
+    _check_world_params(data)
     try:
         ds = load_data(data.source, data.params, data.seed)
     except InputError as err:
@@ -184,6 +209,23 @@ def validate(config: dict) -> dict:
     return canonical(
         {"seed": seed, "data": section, **common_sections(config, ds.vocab.V, ds.train.n)}
     )
+
+
+def _check_world_params(data: TruthData) -> None:
+    """A world's parameters checked one by one (type, finite), so the error names the key.
+
+    Unknown keys are left to the world's build, reported at ``data.source`` with the list
+    of known ones.
+    """
+    world = WORLDS.get(data.source)
+    for key, value in data.params.items() if world is not None else ():
+        if key not in world.defaults:
+            continue
+        try:
+            world.check_params({key: value})
+        except InputError as err:
+            problem = f"{err.problem} ({err.hint})" if err.hint else err.problem
+            raise SectionError(("data", "params", key), problem) from None
 
 
 def _with_defaults(source: str, params: dict) -> dict:
@@ -227,9 +269,10 @@ def _judge(cfg: dict, model: Any, ds: TruthDataset) -> dict[str, Any]:
     D = DataTensor.from_tuples(ds.train.tuples, ds.vocab.V)
     taus = tuple(cfg["eval"]["taus"])
     rep = evaluate_completion(
-        model.next_token_fn(), D, taus=taus, top_k=0, max_contexts=cfg["eval"]["max_contexts"]
-    )
-    truth = judge(model.next_token_fn(), D, ds.truth, ds.test, rep.n_artifacts)
+        model.next_token_fn(), D, taus=taus, top_k=0, max_contexts=cfg["eval"]["max_contexts"],
+        truth=ds.truth,
+    )  # fmt: skip
+    truth = judge(model.next_token_fn(), D, ds.truth, ds.test, rep)
     metrics: dict[str, Any] = {
         "n_train": D.nnz,
         "n_truth": truth.n_truth,

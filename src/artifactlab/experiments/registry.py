@@ -14,7 +14,7 @@ cannot be loaded, is not a TrialKind, or reuses a known name is skipped with a w
 Example
 -------
 >>> sorted(BUILTIN_KINDS)
-['toy-artifacts', 'truth-completion']
+['claim-truth', 'toy-artifacts', 'truth-completion']
 >>> TRIAL_KINDS["toy-artifacts"].metrics[:3]
 ('n_train', 'params_total', 'params_non_embedding')
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 import warnings
 from importlib.metadata import entry_points
 
+from artifactlab.experiments.claim_trial import CLAIM_TRUTH
 from artifactlab.experiments.compare_trial import TRUTH_COMPLETION
 from artifactlab.experiments.kinds import TrialKind
 from artifactlab.experiments.toy_trial import TOY_ARTIFACTS
@@ -31,7 +32,9 @@ from artifactlab.experiments.toy_trial import TOY_ARTIFACTS
 #: the entry-point group that plugins register their trial kinds in
 PLUGIN_GROUP = "artifactlab.trial_kinds"
 #: the kinds that ship with artifactlab; tests/experiments/test_kinds.py covers each
-BUILTIN_KINDS: dict[str, TrialKind] = {k.name: k for k in (TOY_ARTIFACTS, TRUTH_COMPLETION)}
+BUILTIN_KINDS: dict[str, TrialKind] = {
+    k.name: k for k in (TOY_ARTIFACTS, TRUTH_COMPLETION, CLAIM_TRUTH)
+}
 
 
 def load_plugins(kinds: dict[str, TrialKind]) -> list[str]:

@@ -27,6 +27,7 @@ Example
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from artifactlab.errors import InputError
-from artifactlab.experiments.executors import Unit, bounded, execute_unit
+from artifactlab.experiments.executors import Unit, bounded, die_with_parent, execute_unit
 from artifactlab.experiments.store import ResultsStore
 from artifactlab.experiments.sweep_file import Sweep, Trial
 
@@ -214,7 +215,14 @@ def _run_processes(units: list[Unit], workers: int, address: str | None, stop: C
         return [(fut, _outcome(fut, len(units[pending[fut]].configs))) for fut in done]
 
     pending: dict[Future, int] = {}
-    pools = [ProcessPoolExecutor(workers, mp_context=ctx)]
+
+    def pool() -> ProcessPoolExecutor:
+        # each worker exits when this process dies, even by SIGKILL: no orphans left training
+        return ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
+        )
+
+    pools = [pool()]
 
     def submit(i: int) -> Future:
         unit = units[i]
@@ -223,7 +231,7 @@ def _run_processes(units: list[Unit], workers: int, address: str | None, stop: C
         except BrokenProcessPool:
             # a worker died and broke its pool: the batches in flight there fail (the next
             # run retries them), and this one and the rest go to a fresh pool
-            pools.append(ProcessPoolExecutor(workers, mp_context=ctx))
+            pools.append(pool())
         return pools[-1].submit(execute_unit, unit.kind, unit.configs)
 
     try:

@@ -6,6 +6,10 @@ temporary folder and renamed into ``trials/HASH`` before its row is committed, s
 ``done`` row always has its complete folder. A process killed at any moment leaves
 at worst a ``running`` row and a temporary folder; the next run redoes that trial.
 
+A damaged store is refused with one line, never a traceback: opening runs SQLite's
+``PRAGMA quick_check``, any SQLite error names the database file, and a row whose
+JSON columns do not decode names the database and the trial.
+
 Only one sweep may write a store at a time: :meth:`ResultsStore.open` takes an
 exclusive lock on ``DIR/.lock`` (released by the operating system if the process dies).
 
@@ -27,11 +31,15 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from artifactlab import __version__
 from artifactlab.errors import InputError
+from artifactlab.experiments.yaml_lines import printable
+from artifactlab.io import json_text
 from artifactlab.provenance import git_revision
 
 #: bumped whenever the tables change in a way older code cannot read
@@ -69,6 +77,7 @@ class ResultsStore:
 
     def __init__(self, root: Path, conn: sqlite3.Connection, lock_fd: int | None) -> None:
         self.root = root
+        self.db = root / DB_NAME
         self._conn = conn
         self._lock_fd = lock_fd
         self._git = git_revision() if lock_fd is not None else None
@@ -82,30 +91,38 @@ class ResultsStore:
         Raises
         ------
         InputError
-            Another process holds the lock, or the store is from an incompatible version.
+            Another process holds the lock, the folder cannot be written, the database is
+            damaged, or the store is from an incompatible version.
         """
         root = Path(root)
         if root.exists() and not root.is_dir():
-            raise InputError(str(root), "is a file, not a results folder", "choose another --store")
-        root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+            raise InputError(
+                _shown(root), "is a file, not a results folder", "choose another --store"
+            )
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise _os_error(err, root, "cannot create the results folder") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise InputError(
-                str(root),
-                f"results store is locked by another running sweep (pid {holder})",
+                _shown(root),
+                f"results store is locked by another running sweep (pid {printable(holder)})",
                 "wait for it to finish, or use another --store",
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
         try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
             conn = _connect(root / DB_NAME, create=True)
             assert conn is not None  # creating never returns None
-        except BaseException:
+        except BaseException as err:
             os.close(fd)
+            if isinstance(err, OSError):
+                raise _os_error(err, root / ".lock", "cannot write the lock file") from None
             raise
         store = cls(root, conn, fd)
         store._clean_partial_folders()
@@ -113,7 +130,13 @@ class ResultsStore:
 
     @classmethod
     def read(cls, root: str | Path) -> ResultsStore | None:
-        """Open an existing store read-only; None if there is none yet."""
+        """Open an existing store read-only; None if there is none yet.
+
+        Raises
+        ------
+        InputError
+            The database is damaged or from an incompatible version.
+        """
         root = Path(root)
         if not (root / DB_NAME).is_file():
             return None
@@ -138,7 +161,7 @@ class ResultsStore:
     def mark_running(self, hash_: str, index: int, config: dict, seed: int | None) -> None:
         """Record that a trial has started (one transaction); keeps nothing of an old attempt."""
         # autocommit: this one statement is one transaction
-        self._conn.execute(
+        self._execute(
             "INSERT INTO trials (hash, idx, seed, config, status, attempts, started)"
             " VALUES (?, ?, ?, ?, 'running', 1, ?)"
             " ON CONFLICT(hash) DO UPDATE SET status='running', idx=excluded.idx,"
@@ -158,16 +181,24 @@ class ResultsStore:
         if files:
             self._write_folder(hash_, files)
         # autocommit: this one statement is one transaction
-        self._conn.execute(
+        self._execute(
             "UPDATE trials SET status='done', metrics=?, timings=?, error=NULL, finished=?,"
             " version=?, git_revision=? WHERE hash=?",
-            (json.dumps(metrics), json.dumps(timings), time.time(), __version__, self._git, hash_),
+            # NaN (a metric a world does not define) is stored as null: valid JSON, empty cell
+            (
+                json_text(metrics, None),
+                json_text(timings, None),
+                time.time(),
+                __version__,
+                self._git,
+                hash_,
+            ),  # fmt: skip
         )
 
     def record_failed(self, hash_: str, error: str) -> None:
         """Mark a trial failed with its error (the next run retries it)."""
         # autocommit: this one statement is one transaction
-        self._conn.execute(
+        self._execute(
             "UPDATE trials SET status='failed', error=?, finished=?, version=?,"
             " git_revision=? WHERE hash=?",
             (error, time.time(), __version__, self._git, hash_),
@@ -177,16 +208,24 @@ class ResultsStore:
         """The folder of a trial's files."""
         return self.root / "trials" / hash_
 
+    def _execute(self, query: str, args: tuple = ()) -> sqlite3.Cursor:
+        with _database_errors(self.db):
+            return self._conn.execute(query, args)
+
     def _write_folder(self, hash_: str, files: dict[str, bytes]) -> None:
         final = self.trial_dir(hash_)
         tmp = final.with_name(f".{hash_}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        if final.exists():  # a stale folder from an attempt whose row was never committed
-            shutil.rmtree(final)
-        tmp.rename(final)
+        try:
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            for name, data in files.items():
+                (tmp / name).write_bytes(data)
+            if final.exists():  # a stale folder from an attempt whose row was never committed
+                shutil.rmtree(final)
+            tmp.rename(final)
+        except OSError as err:  # a full disk, say: leave nothing half-written behind
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise _os_error(err, final, "cannot write the trial's files") from None
 
     def _clean_partial_folders(self) -> None:
         # only the lock holder writes, so any temporary folder is from a dead process
@@ -197,43 +236,119 @@ class ResultsStore:
 
     def statuses(self) -> dict[str, str]:
         """Trial hash -> status, for every trial in the store."""
-        return dict(self._conn.execute("SELECT hash, status FROM trials"))
+        with _database_errors(self.db):
+            return dict(self._conn.execute("SELECT hash, status FROM trials"))
 
     def rows(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Every trial row (optionally of one status), JSON fields decoded, in sweep order."""
+        """Every trial row (optionally of one status), JSON fields decoded, in sweep order.
+
+        Raises
+        ------
+        InputError
+            The database is damaged, or a row's config, metrics or timings is not a JSON
+            object (naming the trial's hash).
+        """
         query = "SELECT * FROM trials"
         args: tuple = ()
         if status is not None:
             query, args = query + " WHERE status = ?", (status,)
-        cursor = self._conn.execute(query + " ORDER BY idx, hash", args)
-        names = [c[0] for c in cursor.description]
-        out = []
-        for values in cursor:
-            row = dict(zip(names, values, strict=True))
-            for key in ("config", "metrics", "timings"):
-                row[key] = json.loads(row[key]) if row[key] is not None else None
-            out.append(row)
-        return out
+        with _database_errors(self.db):
+            cursor = self._conn.execute(query + " ORDER BY idx, hash", args)
+            names = [c[0] for c in cursor.description]
+            return [self._decoded(dict(zip(names, values, strict=True))) for values in cursor]
+
+    def _decoded(self, row: dict[str, Any]) -> dict[str, Any]:
+        for key in ("config", "metrics", "timings"):
+            if row[key] is None:
+                continue
+            try:
+                row[key] = json.loads(row[key])
+            except (ValueError, TypeError, RecursionError):
+                row[key] = None  # not JSON: refused below
+            if not isinstance(row[key], dict):
+                raise InputError(
+                    _shown(self.db),
+                    f"trial {printable(str(row['hash']))}: its {key} is not a JSON object"
+                    " (the row is damaged)",
+                    "use another --store, or move this one aside and rerun the sweep",
+                )
+        return row
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` result (``'ok'`` when the file is sound)."""
-        return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
+        with _database_errors(self.db):
+            return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _shown(path: Path) -> str:
+    return printable(str(path))
+
+
+def _os_error(err: OSError, path: Path, what: str) -> InputError:
+    """An OS error (a full disk, no permission) as one line naming the file at fault."""
+    where = Path(err.filename) if isinstance(err.filename, str) else path
+    return InputError(
+        _shown(where),
+        f"{what} ({err.strerror or err})",
+        "free some disk space or fix the permissions, or use another --store",
+    )
+
+
+@contextmanager
+def _database_errors(path: Path, what: str = "cannot use the results database") -> Iterator[None]:
+    """Turn SQLite's errors about the file (damaged, full, unreadable) into one line."""
+    try:
+        yield
+    except (sqlite3.ProgrammingError, sqlite3.IntegrityError):
+        raise  # a misuse of the database by this code, not a problem with the file
+    except sqlite3.DatabaseError as err:
+        raise InputError(
+            _shown(path),
+            f"{what} ({printable(str(err))})",
+            "use another --store, or move this one aside and rerun the sweep",
+        ) from None
 
 
 def _connect(path: Path, create: bool) -> sqlite3.Connection | None:
-    """Open the database; None when reading a store whose creation was cut short."""
+    """Open and check the database; None when reading a store whose creation was cut short."""
+    conn = None
     try:
-        if create:
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-        else:  # readers change nothing, so they work on stores they may not write
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.DatabaseError as err:
-        raise InputError(
-            str(path), f"not a readable results store ({err})", "use another --store"
-        ) from None
+        with _database_errors(path, "not a readable results store"):
+            if create:
+                conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            else:  # readers change nothing, so they work on stores they may not write
+                uri = f"{path.resolve().as_uri()}?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, timeout=30)
+            _quick_check(conn, path)
+            return _checked_tables(conn, path, create)
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
+
+
+def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a damaged file now rather than with a traceback halfway through a sweep."""
+    answer = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+    if answer == ["ok"]:
+        return
+    # SQLite's answer: one problem a line, under a "*** in database main ***" heading
+    problems = [p for a in answer for p in a.splitlines() if p.strip() and p[:3] != "***"]
+    first = printable(problems[0].strip()) if problems else "no answer"
+    more = f", and {len(problems) - 1} more" if len(problems) > 1 else ""
+    raise InputError(
+        _shown(path),
+        f"the results database is damaged (quick_check: {first}{more})",
+        "use another --store, or move this one aside and rerun the sweep",
+    )
+
+
+def _checked_tables(
+    conn: sqlite3.Connection, path: Path, create: bool
+) -> sqlite3.Connection | None:
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "meta" in tables:
         _check_format(conn, path)
     elif create and not tables:
@@ -244,7 +359,7 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection | None:
         if not tables:  # a sweep was killed while creating the store: nothing in it yet
             return None
         raise InputError(
-            str(path), "has no results tables", "is this an artifactlab results store?"
+            _shown(path), "has no results tables", "is this an artifactlab results store?"
         )
     return conn
 
@@ -255,8 +370,9 @@ def _check_format(conn: sqlite3.Connection, path: Path) -> None:
     if fmt != str(STORE_FORMAT):
         conn.close()
         raise InputError(
-            str(path),
-            f"written by artifactlab {meta.get('created_by', '?')} in store format {fmt},"
+            _shown(path),
+            f"written by artifactlab {printable(str(meta.get('created_by', '?')))}"
+            f" in store format {printable(str(fmt))},"
             f" but this is artifactlab {__version__}, which reads format {STORE_FORMAT}",
             "use that version, or another --store",
         )

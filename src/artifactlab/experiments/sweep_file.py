@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from artifactlab.errors import InputError
 from artifactlab.experiments.kinds import SectionError, TrialKind
-from artifactlab.experiments.yaml_lines import YamlDoc, load_yaml_with_lines
+from artifactlab.experiments.yaml_lines import YamlDoc, load_yaml_with_lines, printable, read_text
 
 #: the default of ``--max-trials``
 MAX_TRIALS = 10_000
@@ -153,11 +153,12 @@ def load_sweep(path: str | Path, max_trials: int = MAX_TRIALS) -> Sweep:
         (with ``FILE:LINE`` and the key path), or too many trials.
     """
     path = Path(path)
+    source = printable(str(path))
     if not path.is_file():
-        raise InputError(str(path), "sweep file not found", "check the path")
-    doc = load_yaml_with_lines(path.read_text(), str(path))
+        raise InputError(source, "sweep file not found", "check the path")
+    doc = load_yaml_with_lines(read_text(path, source), source)
     if not isinstance(doc.data, dict):
-        raise InputError(f"{path}:1", "a sweep file must be a mapping of keys", "see the README")
+        raise InputError(f"{source}:1", "a sweep file must be a mapping of keys", "see the README")
     try:
         spec = SweepFile.model_validate(doc.data)
     except ValidationError as err:
@@ -174,21 +175,18 @@ def load_sweep(path: str | Path, max_trials: int = MAX_TRIALS) -> Sweep:
         raise InputError(
             doc.where(("trial",)), f"unknown trial kind {spec.trial!r}", f"choose one of {known}"
         )
-    n = (
-        math.prod(len(v) for v in spec.grid.values())
-        * max(1, len(spec.cases))
-        * len(spec.seed_list())
-    )
+    n_seeds = spec.seeds if isinstance(spec.seeds, int) else len(spec.seeds)  # no list yet
+    n = math.prod(len(v) for v in spec.grid.values()) * max(1, len(spec.cases)) * n_seeds
     if n > max_trials:
         raise InputError(
-            str(path),
+            source,
             f"the grid expands to {n:,} trials, more than --max-trials {max_trials:,}",
             "shrink the grid or raise --max-trials",
         )
     trials = _expand(spec, kind, doc)
-    _check_metrics(spec, kind, doc)
+    metrics = _check_metrics(spec, kind, doc, trials)
     groups = _groups(trials, kind, spec)
-    return Sweep(path, spec.name or path.stem, kind, trials, groups, spec.metrics)
+    return Sweep(path, spec.name or path.stem, kind, trials, groups, metrics)
 
 
 def _schema_problem(error: dict) -> str:
@@ -223,7 +221,7 @@ def _expand(spec: SweepFile, kind: TrialKind, doc: YamlDoc) -> list[Trial]:
                 h = config_hash(canonical)
                 if h in seen:
                     raise InputError(
-                        str(doc.source),
+                        doc.source,
                         f"trials {seen[h]} and {len(trials)} have the same configuration",
                         "remove repeated grid values, cases or seeds",
                     )
@@ -258,15 +256,70 @@ def _origin(loc: tuple, overrides: dict[str, tuple[Any, tuple]]) -> tuple:
     return inside[0] if inside else ("base", *loc)
 
 
-def _check_metrics(spec: SweepFile, kind: TrialKind, doc: YamlDoc) -> None:
-    known = {m.removesuffix("@tau") for m in kind.metrics}
-    for i, name in enumerate(spec.metrics or []):
-        if name.split("@")[0] not in known:
+def _check_metrics(
+    spec: SweepFile, kind: TrialKind, doc: YamlDoc, trials: list[Trial]
+) -> list[str] | None:
+    """The ``metrics:`` names, checked against the kind and the trials' thresholds.
+
+    ``NAME@TAU`` needs a per-threshold metric (``NAME@tau`` in the kind) and a ``TAU``
+    that every trial has in ``eval.taus``; it is returned as the trials name it
+    (``n_artifacts@0.50`` -> ``n_artifacts@0.5``). A kind whose configs have no
+    ``eval.taus`` cannot be checked, and any number is accepted.
+    """
+    if spec.metrics is None:
+        return None
+    plain = {m for m in kind.metrics if not m.endswith("@tau")}
+    per_tau = {m.removesuffix("@tau") for m in kind.metrics if m.endswith("@tau")}
+    taus = [_taus(t.config) for t in trials]
+    names = []
+    for i, name in enumerate(spec.metrics):
+        base, at, suffix = name.partition("@")
+        where = doc.where(("metrics", i))
+        if base not in plain | per_tau:
+            reports = sorted(plain) + sorted(f"{m}@TAU" for m in per_tau)
             raise InputError(
-                doc.where(("metrics", i)),
-                f"unknown metric {name!r}",
-                f"{kind.name} reports {', '.join(sorted(known))}",
+                where, f"unknown metric {name!r}", f"{kind.name} reports {', '.join(reports)}"
             )
+        if at and base not in per_tau:
+            raise InputError(
+                where,
+                f"metric {base!r} has one value per trial, not one per threshold: {name!r}",
+                f"write {base}",
+            )
+        names.append(_tau_metric(base, suffix, taus, where) if at else name)
+    return names
+
+
+def _taus(config: dict) -> set[str] | None:
+    """A trial's thresholds as its metric names write them (``f"{tau:g}"``), if it has any."""
+    taus = config.get("eval", {}).get("taus") if isinstance(config.get("eval"), dict) else None
+    return {f"{t:g}" for t in taus} if isinstance(taus, list) else None
+
+
+def _tau_metric(base: str, suffix: str, taus: list[set[str] | None], where: str) -> str:
+    label = repr(f"{base}@{suffix}")
+    known = [t for t in taus if t is not None]
+    common = set.intersection(*known) if known else set()
+    shown = ", ".join(sorted(common, key=float)) or "none"
+    try:
+        tau = f"{float(suffix):g}"
+    except ValueError:
+        raise InputError(
+            where,
+            f"metric {label}: {suffix!r} is not a number",
+            f"write {base}@TAU with a threshold of the sweep's (eval.taus: {shown})",
+        ) from None
+    if not known or (tau in common and len(known) == len(taus)):
+        return f"{base}@{tau}"
+    having = sum(tau in t for t in known)
+    problem = (
+        f"metric {label}: only {having} of {len(taus)} trials have the threshold"
+        f" {tau} in eval.taus (every trial has: {shown})"
+        if having
+        else f"metric {label}: the sweep's thresholds (eval.taus) are {shown}"
+    )
+    hint = f"write {base}@TAU with one of them, or add {tau} to eval.taus"
+    raise InputError(where, problem, hint)
 
 
 def _groups(trials: list[Trial], kind: TrialKind, spec: SweepFile) -> list[list[int]]:

@@ -23,6 +23,7 @@ from typing import Any
 from artifactlab.errors import InputError
 from artifactlab.experiments.store import ResultsStore
 from artifactlab.experiments.sweep_file import Sweep
+from artifactlab.io import write_bytes
 
 FORMATS = ("csv", "parquet")
 
@@ -96,9 +97,7 @@ def write_table(rows: list[dict[str, Any]], fmt: str, out: Path | None) -> bytes
     data = _csv_bytes(rows) if fmt == "csv" else _parquet_bytes(rows)
     if out is None:
         return data
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(out)
+    write_bytes(out, data)
     return None
 
 

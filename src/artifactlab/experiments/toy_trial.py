@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
+import numpy as np
 import torch
-from pydantic import ConfigDict, with_config
+from pydantic import ConfigDict, Field, with_config
 
+from artifactlab.checks import MAX_SEED, at_least, seed_value
 from artifactlab.data import random_triples
 from artifactlab.errors import InputError
 from artifactlab.experiments.kinds import (
@@ -43,11 +46,16 @@ from artifactlab.experiments.kinds import (
 from artifactlab.experiments.training import build_model, run_files, train_group
 from artifactlab.models import MODELS, parameter_counts
 from artifactlab.tensor import DataTensor
-from artifactlab.tensor.completion import MAX_CONTEXTS, evaluate_completion
+from artifactlab.tensor.completion import MAX_CONTEXTS, context_block, evaluate_completion
 from artifactlab.train import TrainConfig, TrainResult
 
+#: sweep files validate the sections with pydantic: no unknown keys, no nan or infinity
+STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+#: a seed field of a section: numpy refuses negative seeds, torch those past 64 bits
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
-@with_config(ConfigDict(extra="forbid"))
+
+@with_config(STRICT)
 @dataclass(frozen=True)
 class RandomTriplesData:
     """A random triple database (:func:`artifactlab.data.random_triples`).
@@ -61,7 +69,7 @@ class RandomTriplesData:
     N : int
         Distinct (subject, relation) contexts.
     seed : int or None
-        Seed of the draw; None uses the trial's seed.
+        Seed of the draw, in ``[0, 2^63 - 1]``; None uses the trial's seed.
     k : int
         Objects per context.
     ranges : tuple of int or None
@@ -71,12 +79,16 @@ class RandomTriplesData:
     V: int
     N: int
     kind: Literal["random"] = "random"
-    seed: int | None = None
+    seed: Seed | None = None
     k: int = 1
     ranges: tuple[int, int, int] | None = None
 
+    def __post_init__(self) -> None:
+        if self.seed is not None:  # for Python callers; pydantic checks sweep files first
+            seed_value("data.seed", self.seed)
 
-@with_config(ConfigDict(extra="forbid"))
+
+@with_config(STRICT)
 @dataclass(frozen=True)
 class EvalOptions:
     """How the completion tensor is evaluated.
@@ -93,8 +105,15 @@ class EvalOptions:
     max_contexts: int = MAX_CONTEXTS
 
     def __post_init__(self) -> None:
-        if not self.taus or not all(0 < t < 1 for t in self.taus):
-            raise InputError("eval.taus", f"every tau must be in (0, 1), got {list(self.taus)}")
+        if not self.taus:
+            raise InputError("eval.taus", "must list at least one tau in (0, 1)")
+        for tau in self.taus:
+            number = isinstance(tau, int | float) and not isinstance(tau, bool)
+            if not (number and math.isfinite(tau) and 0 < tau < 1):  # says why nan is refused
+                raise InputError(
+                    "eval.taus", f"every tau must be in (0, 1) (a finite number), got {tau!r}"
+                )
+        at_least("eval.max_contexts", self.max_contexts, 1)
 
 
 SECTIONS = ("seed", "data", "model", "train", "eval")
@@ -118,14 +137,14 @@ def validate(config: dict) -> dict:
 
 
 def check_seed_and_sections(config: dict) -> int:
-    """Refuse unknown sections; return the trial's integer seed."""
+    """Refuse unknown sections; return the trial's seed, an integer in ``[0, 2^63 - 1]``."""
     for key in config:
         if key not in SECTIONS:
             raise SectionError((key,), f"unknown section (known: {', '.join(SECTIONS)})")
-    seed = config.get("seed")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise SectionError(("seed",), f"must be an integer, got {seed!r}")
-    return seed
+    try:  # a negative seed would fail only when the trial runs (numpy refuses it)
+        return seed_value("seed", config.get("seed"))
+    except InputError as err:
+        raise SectionError(("seed",), err.problem) from None
 
 
 def common_sections(config: dict, V: int, n: int = 3) -> dict:
@@ -208,8 +227,96 @@ def _evaluate(cfg: dict, model: torch.nn.Module, ds, result: TrainResult, share:
     for tau in report.taus:
         metrics[f"n_artifacts@{tau:g}"] = report.n_artifacts[tau]
         metrics[f"ratio@{tau:g}"] = report.ratio[tau]
+    metrics.update(_rank_metrics(model, D, report.taus))
     timings = {"train_seconds": share, "eval_seconds": time.perf_counter() - start}
     return TrialOutput(metrics, timings, run_files(cfg, model, ds, result))
+
+
+#: densify ``M^n`` and ``D^n`` for their ranks only up to this many entries (V=256, n=3)
+RANK_MAX_ENTRIES = 1 << 24
+
+
+def unfolding_ranks(T: np.ndarray) -> tuple[int, ...]:
+    """Numerical matrix rank of each mode-k unfolding of a 0/1 tensor.
+
+    Parameters
+    ----------
+    T : numpy.ndarray
+        A 0/1 (or bool) tensor of shape (V,) * n.
+
+    Returns
+    -------
+    tuple of int
+        ``numpy.linalg.matrix_rank(T_(k))`` for k = 0..n-1, where ``T_(k)`` has mode k as
+        rows, shape (V, V^(n-1)); the last is the rank of the (contexts x next token) matrix.
+
+    Examples
+    --------
+    >>> T = np.zeros((3, 3, 3), dtype=bool)
+    >>> T[0, 1, 2] = T[1, 1, 2] = T[2, 0, 0] = True
+    >>> unfolding_ranks(T)
+    (2, 2, 2)
+    """
+    A = np.asarray(T, dtype=bool)
+    ranks = []
+    for k in range(A.ndim):
+        mat = np.moveaxis(A, k, 0).reshape(A.shape[k], -1)  # (V, V^(n-1))
+        # repeated rows or columns leave the rank alone and shrink the SVD a lot: at
+        # tau >= 0.5 a context holds at most one entry, so at most V + 1 distinct fibers
+        mat = _distinct_rows(_distinct_rows(mat.T).T)
+        tall = mat if mat.shape[0] >= mat.shape[1] else mat.T
+        ranks.append(int(np.linalg.matrix_rank(np.ascontiguousarray(tall, dtype=np.float64))))
+    return tuple(ranks)
+
+
+def _distinct_rows(mat: np.ndarray) -> np.ndarray:
+    """The distinct rows of a bool matrix, in first-seen order (``np.unique`` is slower)."""
+    packed = np.ascontiguousarray(np.packbits(mat, axis=1))  # (rows, ceil(cols / 8))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first = np.unique(keys, return_index=True)
+    return mat[np.sort(first)]
+
+
+def completion_probs(model: torch.nn.Module, V: int, n: int) -> np.ndarray:
+    """The dense completion ``M^n[c, t] = p(t | c)``, float64, shape (V,) * n.
+
+    Each probability is the float64 softmax of the model's logits, the rule every artifact
+    count uses (:func:`artifactlab.tensor.completion.exact_probs`), so ``M^n > tau`` here
+    agrees entry by entry with the counts.
+    """
+    logits_fn = model.next_token_fn()
+    total = V ** (n - 1)
+    block = max(1, (1 << 19) // V)
+    out = np.empty((total, V))  # (contexts, next token)
+    with torch.inference_mode():
+        for start in range(0, total, block):
+            stop = min(start + block, total)
+            logits = logits_fn(context_block(start, stop, V, n - 1))  # (B, V), a reused buffer
+            out[start:stop] = torch.softmax(logits.double(), dim=1).numpy()
+    return out.reshape((V,) * n)
+
+
+def _rank_metrics(model: torch.nn.Module, D: DataTensor, taus: tuple[float, ...]) -> dict:
+    """Unfolding ranks of ``1[M^n > tau]`` per tau and of ``1[D^n > 0]``.
+
+    ``completion_rank@TAU`` and ``data_rank`` are the ranks of the (contexts x next token)
+    unfolding, ``..._max`` the largest over all n unfoldings. All are NaN when ``V^n`` is
+    over ``RANK_MAX_ENTRIES`` (too large to densify).
+    """
+    V, n = D.V, D.n
+    names = [f"{m}@{tau:g}" for tau in taus for m in ("completion_rank", "completion_rank_max")]
+    names += ["data_rank", "data_rank_max"]
+    if V**n > RANK_MAX_ENTRIES:
+        return dict.fromkeys(names, float("nan"))
+    M = completion_probs(model, V, n)
+    metrics = {}
+    for tau in taus:
+        ranks = unfolding_ranks(M > tau)  # the last unfolding is (contexts x next token)
+        metrics[f"completion_rank@{tau:g}"] = ranks[-1]
+        metrics[f"completion_rank_max@{tau:g}"] = max(ranks)
+    ranks = unfolding_ranks(D.dense(RANK_MAX_ENTRIES) > 0)
+    metrics["data_rank"], metrics["data_rank_max"] = ranks[-1], max(ranks)
+    return metrics
 
 
 TOY_ARTIFACTS = TrialKind(
@@ -230,6 +337,10 @@ TOY_ARTIFACTS = TrialKind(
         "max_kl",
         "n_artifacts@tau",
         "ratio@tau",
+        "completion_rank@tau",
+        "completion_rank_max@tau",
+        "data_rank",
+        "data_rank_max",
     ),
     example={
         "seed": 0,

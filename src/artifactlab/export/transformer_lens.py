@@ -21,7 +21,6 @@ Example
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from artifactlab.errors import InputError
+from artifactlab.io import staged_folder, write_json
 from artifactlab.models.toy_transformer import ToyTransformerConfig
 
 __all__ = [
@@ -195,19 +195,14 @@ def export_transformer_lens(model: nn.Module, vocab_tokens: list[str], out_dir: 
         raise InputError(
             "vocabulary", f"needs {config['d_vocab']} token strings, got {len(tokens)} items"
         )
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file(
-        state,
-        tmp / "model.safetensors",
-        metadata={"format": "pt", "convention": "HookedTransformer"},
-    )
-    (tmp / "config.json").write_text(json.dumps(config, indent=2))
-    (tmp / "vocab.json").write_text(json.dumps(tokens))
-    if out.exists():
-        out.rmdir()
-    tmp.rename(out)
+    with staged_folder(out) as tmp:  # renamed onto out only when every file is written
+        save_file(
+            state,
+            tmp / "model.safetensors",
+            metadata={"format": "pt", "convention": "HookedTransformer"},
+        )
+        write_json(tmp / "config.json", config)
+        write_json(tmp / "vocab.json", tokens, indent=None)
     return out
 
 

@@ -1,4 +1,6 @@
-"""The interpolation lab (SPEC section 9): 1-D fits, convex-hull membership, double descent.
+"""The interpolation lab: 1-D fits, convex-hull membership, double descent.
+
+See ``docs/glossary.md#interpolation-lab``.
 
 Example
 -------

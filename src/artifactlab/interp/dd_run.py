@@ -17,7 +17,7 @@ Example
 from __future__ import annotations
 
 import csv
-import json
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 
 from artifactlab.errors import InputError  # noqa: E402
 from artifactlab.interp import double_descent as dd  # noqa: E402
+from artifactlab.io import staged_files, write_figure, write_json, write_text  # noqa: E402
 
 CSV_NAME = "double_descent.csv"
 PNG_NAME = "double_descent.png"
@@ -57,10 +58,11 @@ def validate(samples: int, features_max: int, seeds: int, n_points: int) -> None
 
 def write_csv(rows: list[dict], path: Path) -> None:
     """Write rows (dicts with the same keys) as a CSV file."""
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buffer.getvalue())
 
 
 def read_csv(path: Path) -> list[dict[str, float]]:
@@ -78,11 +80,10 @@ def plot(out: Path, samples: int) -> Path:
     _curve_panel(axes[0, 0], rows, samples)
     if n_panels == 2:
         _artifacts_panel(axes[0, 1], read_csv(art_path))
-    fig.tight_layout()
-    path = out / PNG_NAME
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    try:
+        return write_figure(out / PNG_NAME, fig)
+    finally:
+        plt.close(fig)
 
 
 def _curve_panel(ax: plt.Axes, rows: list[dict[str, float]], samples: int) -> None:
@@ -138,18 +139,18 @@ def _check_artifacts(V: int, N: int, steps: int) -> None:
 def _write(
     out: Path, rows: list[dict], art_rows: list[dict] | None, samples: int, problem: dd.Problem
 ) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(rows, out / CSV_NAME)
-    if art_rows:
-        write_csv(art_rows, out / ARTIFACTS_NAME)
-    else:  # a panel left from an earlier run in this folder would be plotted as if new
-        (out / ARTIFACTS_NAME).unlink(missing_ok=True)
     summary = dict(dd.summarise(rows, samples))
     summary.update(kind=problem.kind, ridge=problem.ridge, noise=problem.noise, dim=problem.dim)
     summary.update(seeds=int(rows[0]["seeds"]), features_max=int(rows[-1]["features"]))
     summary["files"] = [CSV_NAME, PNG_NAME, SUMMARY_NAME] + ([ARTIFACTS_NAME] if art_rows else [])
-    (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n")
-    plot(out, samples)
+    with staged_files(out) as tmp:  # CSVs, summary and plot appear together or not at all
+        write_csv(rows, tmp / CSV_NAME)
+        if art_rows:
+            write_csv(art_rows, tmp / ARTIFACTS_NAME)
+        write_json(tmp / SUMMARY_NAME, summary)
+        plot(tmp, samples)
+    if not art_rows:  # a panel left from an earlier run in this folder would look new
+        (out / ARTIFACTS_NAME).unlink(missing_ok=True)
     return summary
 
 

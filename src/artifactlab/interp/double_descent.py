@@ -1,4 +1,6 @@
-"""Double descent with random-features regression (SPEC section 9), plus a toy-transformer panel.
+"""Double descent with random-features regression, plus a toy-transformer panel.
+
+See ``docs/glossary.md#double-descent``.
 
 A fixed random feature map ``phi(x) = relu(W x + b)`` (or ``sqrt(2) cos(W x + b)``) is
 fitted by minimum-norm least squares to noisy samples of a smooth target

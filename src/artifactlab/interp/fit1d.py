@@ -1,7 +1,8 @@
 """1-D fits inside and beyond the data: polynomials, piecewise-linear, splines, ReLU nets.
 
 Interpolation is prediction inside ``[min x_i, max x_i]``, extrapolation outside it
-(SPEC section 9). The interpolating polynomial through equispaced samples of Runge's
+(``docs/glossary.md#interpolation``). The interpolating polynomial through equispaced
+samples of Runge's
 function swings wildly near and beyond the ends; the piecewise-linear interpolant (what a
 1-hidden-layer ReLU network represents) stays tame inside and extends linearly outside.
 

@@ -16,6 +16,7 @@ Example
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import numpy as np
 from artifactlab.errors import InputError
 from artifactlab.interp import fit1d
 from artifactlab.interp.io import read_numeric_csv
+from artifactlab.io import write_figure, write_json, write_text
 
 RESULT_FIELDS = ["method", "interp_mse", "extrap_mse", "extrap_max", "train_mse", "steps",
                  "n_pieces", "n_pieces_inside"]  # fmt: skip
@@ -115,18 +117,22 @@ def run_fits(data: FitData, methods: list[str], band: float, advance, **opts) ->
 
 
 def _write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in fields})
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in fields})
+    write_text(path, buffer.getvalue())
 
 
 def write_results(out: Path, data: FitData, rows: list[dict], pieces, band, config) -> dict:
-    """Write fit.csv, fit_curves.csv, fit_points.csv, pieces.csv and fit_summary.json."""
+    """Write fit.csv, fit_curves.csv, fit_points.csv, pieces.csv and fit_summary.json.
+
+    Each file is written whole or not at all; the CLI writes them (and the plots) inside
+    :func:`artifactlab.io.staged_folder`, so the folder is complete or absent.
+    """
     from artifactlab.provenance import provenance
 
-    out.mkdir(parents=True, exist_ok=True)
     lo, hi = float(np.min(data.x)), float(np.max(data.x))
     _write_csv(out / "fit.csv", RESULT_FIELDS, rows)
     grid = np.linspace(lo - band, hi + band, 801)
@@ -151,7 +157,7 @@ def write_results(out: Path, data: FitData, rows: list[dict], pieces, band, conf
         "command": ["artifactlab", *sys.argv[1:]],
         "provenance": provenance(),
     }
-    (out / "fit_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_json(out / "fit_summary.json", summary)
     return summary
 
 
@@ -184,15 +190,17 @@ def plot_fit(out: Path) -> Path:
     ref = np.concatenate([points["y"], curves.get("target", points["y"])])
     pad = 0.5 * (float(np.ptp(ref)) or 1.0)
     y0, y1 = float(np.min(ref)) - pad, float(np.max(ref)) + pad
+    if not np.isfinite([y0, y1]).all():  # values near the float limit: let matplotlib choose
+        y0, y1 = ax.get_ylim()
     ax.set_ylim(y0, y1)
     bps = [b for b in summary["relu_breakpoints"] if curves["x"][0] <= b <= curves["x"][-1]]
     ax.vlines(bps, y0, y0 + 0.05 * (y1 - y0), color="C4", lw=1, label="ReLU breakpoints")
     ax.set(xlabel="x", ylabel="y", title=f"fits to {summary['data']['label']}")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
-    fig.savefig(out / "fit.png", dpi=120)
-    plt.close(fig)
-    return out / "fit.png"
+    try:
+        return write_figure(out / "fit.png", fig)
+    finally:
+        plt.close(fig)
 
 
 def plot_pieces(out: Path) -> Path:
@@ -214,7 +222,7 @@ def plot_pieces(out: Path) -> Path:
     ax.set_xscale("log", base=2)
     ax.set(xlabel="hidden width", ylabel="linear pieces inside data range")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "pieces.png", dpi=120)
-    plt.close(fig)
-    return out / "pieces.png"
+    try:
+        return write_figure(out / "pieces.png", fig)
+    finally:
+        plt.close(fig)

@@ -1,6 +1,7 @@
 r"""Convex-hull membership in d dimensions: interpolation or extrapolation.
 
-SPEC section 9: in d dimensions a prediction interpolates when its input lies inside the
+In d dimensions a prediction interpolates (``docs/glossary.md#interpolation``) when its
+input lies inside the
 convex hull of the training inputs. That is a linear program: ``p`` is inside when there is
 ``lambda >= 0`` with ``sum(lambda) = 1`` and ``X.T @ lambda = p``.
 
@@ -26,8 +27,7 @@ Example
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
+import io
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -36,6 +36,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from artifactlab.errors import InputError
+from artifactlab.io import staged_files, write_figure, write_text
 
 STAGES = ("bounding_box", "training_point", "hyperplane", "lp")
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
@@ -259,10 +260,11 @@ def interpolation_rate_experiment(
 
 def write_rate_csv(rows: Sequence[tuple[int, int, float]], path: str | Path) -> None:
     """Write experiment rows as ``dim,n_train,rate`` with a header."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["dim", "n_train", "rate"])
-        writer.writerows(rows)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["dim", "n_train", "rate"])
+    writer.writerows(rows)
+    write_text(path, buffer.getvalue())
 
 
 def plot_rate_csv(csv_path: str | Path, png_path: str | Path) -> None:
@@ -286,9 +288,10 @@ def plot_rate_csv(csv_path: str | Path, png_path: str | Path) -> None:
     ax.set_title("Gaussian data: interpolation becomes rare as d grows")
     ax.set_ylim(-0.02, 1.02)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(png_path, format="png", dpi=120)
-    plt.close(fig)
+    try:
+        write_figure(png_path, fig)
+    finally:
+        plt.close(fig)
 
 
 def write_rate_experiment(
@@ -307,12 +310,7 @@ def write_rate_experiment(
     if n_test < 1:
         raise InputError("--n-test", f"is {n_test}, must be >= 1")
     rows = interpolation_rate_experiment(dims, n_trains, n_test, seed, advance)
-    out.mkdir(parents=True, exist_ok=True)
-    csv_path, png_path = out / "hull_rate.csv", out / "hull_rate.png"
-    with tempfile.TemporaryDirectory(dir=out) as scratch:
-        tmp_csv, tmp_png = Path(scratch) / csv_path.name, Path(scratch) / png_path.name
-        write_rate_csv(rows, tmp_csv)
-        plot_rate_csv(tmp_csv, tmp_png)
-        os.replace(tmp_csv, csv_path)
-        os.replace(tmp_png, png_path)
+    with staged_files(out) as scratch:
+        write_rate_csv(rows, scratch / "hull_rate.csv")
+        plot_rate_csv(scratch / "hull_rate.csv", scratch / "hull_rate.png")
     return rows

@@ -12,11 +12,15 @@ Example
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 
 from artifactlab.errors import InputError
+from artifactlab.io import read_lines
+
+_BLANKS = " \t\r\f\v"
 
 
 def read_numeric_csv(path: str | Path, ncols: int | None = None, min_rows: int = 1) -> np.ndarray:
@@ -39,11 +43,12 @@ def read_numeric_csv(path: str | Path, ncols: int | None = None, min_rows: int =
     width = ncols
     first = True
     text = path.read_text(encoding="utf-8", errors="replace")
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
+    for lineno, raw in enumerate(read_lines(text), 1):  # no BOM; lines end at a line feed
+        line = raw.strip(_BLANKS)
         if not line or line.startswith("#"):
             continue
-        fields = [f.strip() for f in (line.split(",") if "," in line else line.split())]
+        cells = line.split(",") if "," in line else re.split(r"[ \t\f\v\r]+", line)
+        fields = [f.strip(_BLANKS) for f in cells]
         header_allowed, first = first, False
         try:
             values = [float(f) for f in fields]

@@ -85,7 +85,10 @@ class ModelSpec:
                     f"model {self.name!r} does not take this option",
                     f"its options: {', '.join(self.options) or 'none'}",
                 )
-        return self.config(V=V, n_ctx=n_ctx, **self.preset, **options)
+        cfg = self.config(V=V, n_ctx=n_ctx, **self.preset, **options)
+        if hasattr(cfg, "check_model_size"):  # a factorization's size depends on the model
+            cfg.check_model_size(self.kind)
+        return cfg
 
     def build(self, V: int, n_ctx: int, seed: int = 0, **options: Any) -> Any:
         """A freshly initialised model."""

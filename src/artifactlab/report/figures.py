@@ -16,6 +16,7 @@ Example
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import matplotlib
@@ -25,10 +26,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
-#: the paper's claims (SPEC section 3)
+from artifactlab.io import write_figure  # noqa: E402
+from artifactlab.report.verdicts import RULE, mean_ci, trend  # noqa: E402
+
+#: the paper's claims (docs/glossary.md#artifact)
 PAPER_RATIO_BAND = (5.0, 20.0)
 PAPER_LARGE_MODEL_RATIO = 10.0
 TAU_COLUMN = "0.5"
+#: the x column of Fig. 3
+PARAMS = "params_non_embedding"
 
 
 def read_rows(csv_path: str | Path) -> list[dict[str, str]]:
@@ -203,7 +209,159 @@ def plot_figure(name: str, csv_path: str | Path, x: str, png_path: str | Path) -
     ax.set_ylabel(f"artifacts (p > {TAU_COLUMN})")
     ax.set_title(f"{name}: completion artifacts (V={V})")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(png_path, dpi=120)
-    plt.close(fig)
+    try:
+        write_figure(png_path, fig)
+    finally:
+        plt.close(fig)
+    return Path(png_path)
+
+
+# --- Fig. 3 along one axis: every tau, the completion's rank, one verdict per tau --------------
+
+#: per-trial rank columns of the toy-artifacts trial: ``completion_rank@TAU`` is the rank of
+#: the (contexts x next token) unfolding of ``1[M^n > TAU]``, ``_max`` the largest over modes
+COMPLETION_RANKS = ("completion_rank", "completion_rank_max")
+DATA_RANKS = ("data_rank", "data_rank_max")
+#: the claim each axis tests: fewer non-embedding parameters -> more artifacts
+AXIS_CLAIM = "negative"
+
+
+def _number(cell: str | None) -> float:
+    """A CSV cell as a float; an empty cell (a metric stored as null) is NaN."""
+    return float(cell) if cell not in (None, "") else float("nan")
+
+
+def csv_taus(rows: list[dict[str, str]]) -> list[str]:
+    """The thresholds a results CSV has artifact counts for, as written in its columns."""
+    taus = [c.split("@", 1)[1] for c in (rows[0] if rows else {}) if c.startswith("n_artifacts@")]
+    return sorted(taus, key=float)
+
+
+def axis_points(rows: list[dict[str, str]], axis: str, x: str, taus: list[str]) -> list[dict]:
+    """Per value of ``model.AXIS``: parameters, mean artifacts (95% CI) per tau, mean ranks."""
+    column = f"model.{axis}"
+    points = []
+    for value in sorted({_number(r[column]) for r in rows}):
+        sel = [r for r in rows if _number(r[column]) == value]
+        point: dict = {"value": value, x: _number(sel[0][x]), "n_trials": len(sel)}
+        point["artifacts"] = {
+            tau: mean_ci([_number(r[f"n_artifacts@{tau}"]) for r in sel])._asdict() for tau in taus
+        }
+        for name in COMPLETION_RANKS:  # a CSV from older code has none: NaN
+            point[name] = {
+                tau: mean_ci([_number(r.get(f"{name}@{tau}")) for r in sel]).mean for tau in taus
+            }
+        for name in DATA_RANKS:
+            point[name] = mean_ci([_number(r.get(name)) for r in sel]).mean
+        point["n_not_converged"] = sum(r["stop_reason"] == "max_steps" for r in sel)
+        points.append(point)
+    return points
+
+
+def summarise_axis(csv_path: str | Path, axis: str, x: str = PARAMS) -> dict:
+    """Artifacts per tau and the completion's rank along one axis, with one verdict per tau.
+
+    Each verdict is ``trend(x, n_artifacts@tau, seeds, claimed="negative")``
+    (:func:`artifactlab.report.verdicts.trend`): "fewer parameters -> more artifacts".
+
+    Returns
+    -------
+    dict
+        ``axis``, ``x``, ``taus``, ``points`` (:func:`axis_points`), ``verdicts``
+        (tau -> :class:`~artifactlab.report.verdicts.Trend` as a dict), ``rule`` and ``text``.
+    """
+    rows = read_rows(csv_path)
+    taus = csv_taus(rows)
+    points = axis_points(rows, axis, x, taus)
+    xs = [_number(r[x]) for r in rows]
+    seeds = [int(r["seed"]) for r in rows]
+    verdicts = {
+        tau: trend(xs, [_number(r[f"n_artifacts@{tau}"]) for r in rows], seeds, AXIS_CLAIM)
+        for tau in taus
+    }
+    summary = {
+        "axis": axis,
+        "x": x,
+        "taus": [float(t) for t in taus],
+        "claimed": AXIS_CLAIM,
+        "points": points,
+        "verdicts": {tau: t.to_dict() for tau, t in verdicts.items()},
+        "rule": RULE,
+    }
+    summary["text"] = _axis_text(summary, len(rows), len(set(seeds)))
+    return summary
+
+
+def _axis_text(s: dict, n_trials: int, n_seeds: int) -> str:
+    taus, x = list(s["verdicts"]), s["x"]
+    lines = [
+        f"axis {s['axis']}: artifacts at tau in {{{', '.join(taus)}}} against {x} "
+        f"({n_trials} trials, {n_seeds} seeds; mean [95% CI over seeds]; rank a/b: mean rank "
+        "of 1[M > tau] as a (contexts x next token) matrix / the largest over its unfoldings)"
+    ]
+    for p in s["points"]:
+        cells = []
+        for t, a in p["artifacts"].items():
+            cell = f"tau={t} {a['mean']:,.0f} [{a['ci_low']:,.0f}, {a['ci_high']:,.0f}]"
+            rank, top = p["completion_rank"][t], p["completion_rank_max"][t]
+            cells.append(cell + (f" rank {rank:.1f}/{top:.1f}" if not math.isnan(rank) else ""))
+        capped = f"; {p['n_not_converged']} hit the step cap" if p["n_not_converged"] else ""
+        lines.append(f"  {s['axis']}={p['value']:g} ({x}={p[x]:,.0f}): {'; '.join(cells)}{capped}")
+    data_rank = s["points"][0]["data_rank"] if s["points"] else float("nan")
+    if not math.isnan(data_rank):
+        lines.append(
+            f"  data tensor 1[D>0]: rank {data_rank:.0f} "
+            f"(max over modes {s['points'][0]['data_rank_max']:.0f})"
+        )
+    lines.append("  paper: fewer non-embedding parameters -> more artifacts:")
+    for tau, t in s["verdicts"].items():
+        lo, hi = (float("nan") if v is None else v for v in (t["ci_low"], t["ci_high"]))
+        rho = float("nan") if t["rho"] is None else t["rho"]
+        lines.append(
+            f"    tau={tau}: {t['verdict']} "
+            f"(Spearman rho={rho:+.2f}, 95% CI [{lo:+.2f}, {hi:+.2f}])"
+        )
+    lines.append(f"  rule: {s['rule']}")
+    return "\n".join(lines)
+
+
+def plot_axis(csv_path: str | Path, axis: str, png_path: str | Path, x: str = PARAMS) -> Path:
+    """Artifacts (mean, 95% CI) against ``x``, one line per tau; the ranks on a twin axis."""
+    rows = read_rows(csv_path)
+    taus = csv_taus(rows)
+    points = axis_points(rows, axis, x, taus)
+    xs = np.array([p[x] for p in points])
+    fig, ax = plt.subplots(figsize=(6.5, 5.6))
+    for i, tau in enumerate(taus):
+        mean = np.array([p["artifacts"][tau]["mean"] for p in points])
+        low = np.array([p["artifacts"][tau]["ci_low"] for p in points])
+        high = np.array([p["artifacts"][tau]["ci_high"] for p in points])
+        ax.errorbar(xs, mean, yerr=[mean - low, high - mean], fmt="o-", capsize=3,
+                    color=f"C{i}", label=f"artifacts, p > {tau}")  # fmt: skip
+    V = int(float(rows[0]["data.V"]))
+    ax.axhline(V * V, color="grey", ls=":", label=f"$V^2$={V * V} contexts")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"non-embedding parameters (varying {axis})")
+    ax.set_ylabel("artifacts (mean, 95% CI over seeds)")
+    handles, labels = ax.get_legend_handles_labels()
+    ranks = {t: np.array([p["completion_rank"][t] for p in points]) for t in taus}
+    if not all(np.isnan(r).all() for r in ranks.values()):
+        twin = ax.twinx()
+        for i, (tau, rank) in enumerate(ranks.items()):
+            (line,) = twin.plot(xs, rank, "--", marker="x", color=f"C{i}",
+                                label=f"rank of 1[M > {tau}] (contexts x token)")  # fmt: skip
+            handles, labels = handles + [line], labels + [line.get_label()]
+        data = [p["data_rank"] for p in points]
+        (line,) = twin.plot(xs, data, "k:", label="rank of 1[D > 0]")
+        twin.set_ylabel("matrix rank (dashed)")
+        twin.set_ylim(0, V * 1.05)
+        handles, labels = handles + [line], labels + [line.get_label()]
+    # below the axes: with four taus and two ranks, any spot inside covers some line
+    ax.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              ncol=2)  # fmt: skip
+    ax.set_title(f"fig3 along {axis}: completion artifacts (V={V})")
+    try:
+        write_figure(png_path, fig)
+    finally:
+        plt.close(fig)
     return Path(png_path)

@@ -3,7 +3,7 @@
 Every context ``c`` in ``T^{n-1}`` is evaluated, in blocks of contexts whose
 size depends on ``V`` only, so peak memory does not grow with ``V^{n-1}``. Each
 block is reduced on the fly: for every threshold ``tau`` the number of
-artifacts (n-grams absent from ``D^n`` with ``p > tau``, SPEC section 3), split
+artifacts (n-grams absent from ``D^n`` with ``p > tau``, the glossary (docs/glossary.md)), split
 into those in observed and unobserved contexts, and a running top-k of the most
 probable artifacts. A second, small pass over the observed contexts measures
 consistency: ``KL(q(.|c) || p(.|c))`` and train accuracy.
@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from artifactlab.checks import magnitude
 from artifactlab.errors import InputError
 from artifactlab.tensor.data_tensor import DataTensor, encode
 from artifactlab.threads import usable_cores
@@ -76,6 +77,12 @@ class CompletionReport:
         Thresholds used.
     n_artifacts : dict
         tau -> number of artifacts.
+    n_generalizations : dict or None
+        tau -> artifacts in the truth set ``G`` (None when no ``G`` was given); counted in
+        the same pass as the artifacts, so ``n_artifacts - n_generalizations`` are the
+        hallucinations.
+    n_truth : int
+        Distinct n-grams of ``G`` outside the training data (0 when no ``G`` was given).
     n_artifacts_observed_contexts : dict
         tau -> artifacts that sit in observed fibers (multi-valued data).
     top_artifacts : list of Artifact
@@ -96,6 +103,8 @@ class CompletionReport:
     n_artifacts_observed_contexts: dict[float, int]
     top_artifacts: list[Artifact] = field(default_factory=list)
     consistency: dict[str, float] = field(default_factory=dict)
+    n_generalizations: dict[float, int] | None = None
+    n_truth: int = 0
 
     @property
     def ratio(self) -> dict[float, float]:
@@ -104,16 +113,26 @@ class CompletionReport:
 
 
 def check_enumerable(V: int, n: int, max_contexts: int = MAX_CONTEXTS) -> int:
-    """Return ``V^{n-1}``, or raise InputError when it is more than ``max_contexts``."""
-    count = V ** (n - 1)
-    if count > max_contexts:
-        raise InputError(
-            "completion tensor",
-            f"V^(n-1) = {V}^{n - 1} = {count:,} contexts is too many to enumerate "
-            f"(limit {max_contexts:,})",
-            "raise --max-contexts, or shorten the tuples / shrink the vocabulary",
-        )
-    return count
+    """Return ``V^{n-1}``, or raise InputError when it is more than ``max_contexts``.
+
+    The count is printed by its magnitude (:func:`artifactlab.checks.magnitude`), never by
+    ``str()``: a tuple of thousands of tokens makes ``V^(n-1)`` an integer of thousands of
+    digits, which Python refuses to format.
+    """
+    digits = 1 + math.floor((n - 1) * math.log10(V)) if V > 1 else 1
+    if digits > max(len(str(max_contexts)), 30):  # far past the limit: never build it
+        size = f"about 10^{digits - 1:,}"
+    else:
+        count = V ** (n - 1)
+        if count <= max_contexts:
+            return count
+        size = magnitude(count)
+    raise InputError(
+        "completion tensor",
+        f"V^(n-1) = {V:,}^{n - 1:,} = {size} contexts is too many to enumerate "
+        f"(limit {magnitude(max_contexts)})",
+        "raise --max-contexts, or shorten the tuples / shrink the vocabulary",
+    )
 
 
 def context_block(
@@ -161,21 +180,86 @@ def row_argmax(x: Tensor) -> Tensor:
     return g * w + groups[torch.arange(B, device=x.device), g].argmax(1)
 
 
-def _block_candidates(logits: Tensor, tau_min: float, out: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Entries with ``p > tau_min`` in a block of logits (B, V): (rows, tokens, probs).
+def exact_probs(logits: Tensor, tokens: Tensor) -> Tensor:
+    """``p(t | c)`` by THE rule every count uses: the float64 softmax of the model's logits.
 
-    One fused softmax over a block small enough to stay in cache, written into ``out``
-    (reused across blocks). For ``tau_min >= 0.5`` at most one entry per row can
-    qualify, the row maximum, so the rows are found with a max-reduction instead of
-    an element-wise compare over the whole block.
+    Parameters
+    ----------
+    logits : Tensor
+        Logits of some contexts, shape (B, V), any float dtype.
+    tokens : Tensor
+        One token per row, shape (B,).
+
+    Returns
+    -------
+    Tensor
+        Shape (B,), float64: ``softmax(logits.double())[b, tokens[b]]``.
+    """
+    p = torch.softmax(logits.double(), dim=1)
+    return p.gather(1, tokens.reshape(-1, 1)).reshape(-1)
+
+
+def softmax_margin(V: int, dtype: torch.dtype) -> float:
+    """A bound on ``|p - exact_probs|`` for a softmax computed in ``dtype`` over V logits.
+
+    Each ``exp`` and the division round once and the sum of V terms at most V times,
+    each by at most one unit in the last place; the bound doubles that for safety.
+    """
+    return 2.0 * (V + 4) * torch.finfo(dtype).eps
+
+
+def _block_candidates(
+    logits: Tensor, tau_min: float, margin: float, out: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Entries that may have ``p > tau_min`` in a block of logits (B, V): (rows, tokens, p).
+
+    One fused softmax in the logits' dtype over a block small enough to stay in cache,
+    written into ``out`` (reused across blocks); every entry whose exact probability
+    can exceed ``tau_min`` is kept (``p > tau_min - margin``). For ``tau_min >= 0.5`` at
+    most one entry per row has an exact probability above ``tau_min``, so rows are found
+    with a max-reduction instead of an element-wise compare over the whole block; only
+    rows whose maximum is within the margin of 0.5 (where a second entry could be the
+    one) are compared entry by entry.
     """
     p = torch.softmax(logits, dim=1, out=out)  # (B, V)
-    if tau_min >= 0.5:
-        p_max = p.amax(1)  # (B,)
-        rows = torch.nonzero(p_max > tau_min).reshape(-1)
+    low = tau_min - margin
+    if tau_min < 0.5:
+        rows, tokens = torch.nonzero(p > low, as_tuple=True)
+        return rows, tokens, p[rows, tokens]
+    p_max = p.amax(1)  # (B,)
+    rows = torch.nonzero(p_max > low).reshape(-1)
+    unsure = p_max[rows] <= 0.5 + 2 * margin
+    if not bool(unsure.any()):
         return rows, row_argmax(p)[rows], p_max[rows]
-    rows, tokens = torch.nonzero(p > tau_min, as_tuple=True)
+    sure, near = rows[~unsure], rows[unsure]
+    r, t = torch.nonzero(p[near] > low, as_tuple=True)
+    rows = torch.cat([sure, near[r]])
+    tokens = torch.cat([row_argmax(p[sure]) if len(sure) else sure, t])
     return rows, tokens, p[rows, tokens]
+
+
+def decide(
+    logits: Tensor, rows: Tensor, tokens: Tensor, p: Tensor, taus: np.ndarray, margin: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The one place where ``p > tau`` is decided: exactly, by :func:`exact_probs`.
+
+    Candidates whose fast probability ``p`` lies farther than ``margin`` from every
+    tau are on the same side of each tau as their exact probability; the others are
+    recomputed in float64. So a count at one tau never depends on the other taus.
+
+    Returns
+    -------
+    probs : numpy.ndarray
+        (K,) float64 probabilities (exact where it mattered).
+    hits : numpy.ndarray
+        (K, n_taus) bool, ``probs > tau`` for each tau.
+    """
+    probs = p.double().numpy().copy()
+    near = (np.abs(probs[:, None] - taus[None, :]) <= margin).any(1)
+    if near.any():
+        idx = torch.from_numpy(np.flatnonzero(near))
+        probs[near] = exact_probs(logits[rows[idx]], tokens[idx]).numpy()
+    return probs, probs[:, None] > taus[None, :]
 
 
 class _Plan(NamedTuple):
@@ -187,6 +271,7 @@ class _Plan(NamedTuple):
     top_k: int
     ctx_keys: np.ndarray  # observed contexts, sorted
     data_keys: np.ndarray  # training n-grams, sorted
+    truth_keys: np.ndarray | None  # the truth set G outside the training data, sorted
 
 
 class _BlockResult(NamedTuple):
@@ -194,6 +279,7 @@ class _BlockResult(NamedTuple):
 
     above: np.ndarray  # (n_taus,) artifacts
     above_obs: np.ndarray  # (n_taus,) artifacts in observed contexts
+    above_truth: np.ndarray  # (n_taus,) artifacts in G (generalizations)
     probs: np.ndarray  # (<= top_k,) most probable first
     keys: np.ndarray  # (<= top_k,) n-gram keys
 
@@ -216,19 +302,27 @@ class _BlockReducer:
         logits = self.logits_fn(ctx)
         if self.work.shape != logits.shape or self.work.dtype != logits.dtype:
             self.work = torch.empty_like(logits)  # reused: see ToyTransformer.next_token_fn
-        rows, tokens, probs = _block_candidates(logits, plan.taus[0], self.work)
+        margin = softmax_margin(plan.V, logits.dtype)
+        rows, tokens, probs = _block_candidates(logits, plan.taus[0], margin, self.work)
         zeros = np.zeros(len(plan.taus), dtype=np.int64)
         if not len(rows):
-            return _BlockResult(zeros, zeros, np.empty(0), np.empty(0, dtype=np.int64))
+            return _BlockResult(zeros, zeros, zeros, np.empty(0), np.empty(0, dtype=np.int64))
         ckeys = rows.numpy().astype(np.int64) + start
         keys = ckeys * plan.V + tokens.numpy()
         absent = ~_isin_sorted(keys, plan.data_keys)
-        p = probs.double().numpy()[absent]
+        sel = torch.from_numpy(np.flatnonzero(absent))
+        p, hits = decide(logits, rows[sel], tokens[sel], probs[sel], self.tau_arr, margin)
+        keys = keys[absent]
         in_obs = _isin_sorted(ckeys[absent], plan.ctx_keys)
-        hits = p[:, None] > self.tau_arr[None, :]  # (K, n_taus)
+        truth = (
+            hits[_isin_sorted(keys, plan.truth_keys)].sum(0)
+            if plan.truth_keys is not None
+            else zeros
+        )
+        keep = hits[:, 0]  # artifacts only (p > the lowest tau), most probable first
         best = _TopK(plan.top_k)
-        best.push(p, keys[absent])  # the block's top-k: merging those equals pushing all
-        return _BlockResult(hits.sum(0), hits[in_obs].sum(0), best.probs, best.keys)
+        best.push(p[keep], keys[keep])  # the block's top-k: merging those equals pushing all
+        return _BlockResult(hits.sum(0), hits[in_obs].sum(0), truth, best.probs, best.keys)
 
 
 def default_workers(n_logits: int) -> int:
@@ -297,6 +391,7 @@ def evaluate_completion(
     *,
     workers: int | None = None,
     make_logits_fn: Callable[[], LogitsFn] | None = None,
+    truth: np.ndarray | None = None,
 ) -> CompletionReport:
     """Evaluate ``p(t | c)`` for every context and reduce it to artifacts and consistency.
 
@@ -329,18 +424,25 @@ def evaluate_completion(
         Makes one logits function per worker, such as a model's ``next_token_fn``
         (whose functions each reuse one output buffer). Without it, every worker
         calls ``logits_fn``, which must then be thread-safe.
+    truth : numpy.ndarray, optional
+        The truth set ``G``, shape (K, n): its artifacts are counted as generalizations
+        in the same pass (training n-grams and repeats in it are set aside).
+
+    Every ``p > tau`` is decided by :func:`decide`, exactly, on the float64 softmax of
+    the logits: a count at one tau does not depend on the other taus asked for.
 
     Returns
     -------
     CompletionReport
     """
     taus = sorted({float(t) for t in taus})
-    if not taus or taus[0] <= 0 or taus[-1] >= 1:
+    if not taus or not all(0 < t < 1 for t in taus):  # false for nan too
         raise InputError("--tau", f"thresholds must lie in (0, 1), got {taus}")
     V, n = D.V, D.n
     total = check_enumerable(V, n, max_contexts)
     block = block_size or max(1, BLOCK_ELEMENTS // V)
-    plan = _Plan(V, n - 1, taus, top_k, encode(D.contexts, V), D.keys())
+    truth_keys = novel_truth_keys(D, truth) if truth is not None else None
+    plan = _Plan(V, n - 1, taus, top_k, encode(D.contexts, V), D.keys(), truth_keys)
     if workers is None:
         workers = default_workers(total * V) if make_logits_fn is not None else 1
     starts = range(0, total, block)
@@ -348,11 +450,13 @@ def evaluate_completion(
     make = make_logits_fn or (lambda: logits_fn)
     above = np.zeros(len(taus), dtype=np.int64)
     above_obs = np.zeros(len(taus), dtype=np.int64)
+    above_truth = np.zeros(len(taus), dtype=np.int64)
     best = _TopK(top_k)
 
     def merge(start: int, result: _BlockResult) -> None:
         np.add(above, result.above, out=above)
         np.add(above_obs, result.above_obs, out=above_obs)
+        np.add(above_truth, result.above_truth, out=above_truth)
         best.push(result.probs, result.keys)
         if progress is not None:
             progress(min(start + block, total) - start)
@@ -376,7 +480,20 @@ def evaluate_completion(
         n_artifacts_observed_contexts=dict(zip(taus, above_obs.tolist(), strict=True)),
         top_artifacts=top,
         consistency=consistency(logits_fn, D, block),
+        n_generalizations=(
+            dict(zip(taus, above_truth.tolist(), strict=True)) if truth_keys is not None else None
+        ),
+        n_truth=len(truth_keys) if truth_keys is not None else 0,
     )
+
+
+def novel_truth_keys(D: DataTensor, truth: np.ndarray) -> np.ndarray:
+    """Sorted keys of the distinct n-grams of ``G`` that are not training n-grams."""
+    G = np.asarray(truth, dtype=np.int64).reshape(-1, D.n)
+    if len(G) and (G.min() < 0 or G.max() >= D.V):
+        raise InputError("truth set", f"token ids must lie in [0, {D.V}), the model's V")
+    keys = np.unique(encode(G, D.V)) if len(G) else np.zeros(0, dtype=np.int64)
+    return keys[~_isin_sorted(keys, D.keys())]
 
 
 def _isin_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:

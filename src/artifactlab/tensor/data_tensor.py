@@ -1,12 +1,13 @@
 """The sparse data tensor ``D^n`` of a corpus: coordinates + counts, its fibers and contexts.
 
 ``D^n[t_1..t_n]`` counts how often the n-prefix ``(t_1..t_n)`` occurs among the
-corpus' sentences of length >= n (SPEC section 1). It is kept sparse; a dense
+corpus' sentences of length >= n (docs/glossary.md#data-tensor). It is kept sparse; a dense
 copy is made only on request and only when ``V^n`` is small.
 
 Example
 -------
 >>> import numpy as np
+
 >>> D = DataTensor.from_tuples(np.array([[0, 1, 2], [0, 1, 3], [1, 1, 2]]), V=4, n=3)
 >>> D.coords.tolist(), D.counts.tolist()
 ([[0, 1, 2], [0, 1, 3], [1, 1, 2]], [1, 1, 1])
@@ -24,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from artifactlab.errors import InputError
 
 #: largest V^n that :meth:`DataTensor.dense` will build
 DENSE_LIMIT = 1 << 24
@@ -66,9 +69,21 @@ class DataTensor:
     @classmethod
     def from_tuples(cls, tuples: np.ndarray, V: int, n: int | None = None) -> DataTensor:
         """Build ``D^n`` from an (N, L) array of tuples, truncated to their first n tokens."""
+        tuples = np.asarray(tuples)
+        if tuples.ndim != 2 or tuples.shape[0] == 0:
+            raise InputError(
+                "data tensor",
+                f"needs at least one tuple, got an array of shape {tuples.shape}",
+                "train on a non-empty tuple file",
+            )
         n = tuples.shape[1] if n is None else n
         if not 1 <= n <= tuples.shape[1]:
             raise ValueError(f"truncation n={n} outside 1..{tuples.shape[1]}")
+        if tuples.min() < 0 or tuples.max() >= V:
+            bad = int(tuples.max()) if tuples.max() >= V else int(tuples.min())
+            raise InputError(
+                "data tensor", f"token id {bad} is outside [0, V) = [0, {V})", "check V"
+            )
         coords, counts = np.unique(tuples[:, :n], axis=0, return_counts=True)
         contexts, context_of = np.unique(coords[:, : n - 1], axis=0, return_inverse=True)
         return cls(

@@ -1,11 +1,13 @@
-"""Generalization or hallucination: artifacts judged against a ground truth ``G`` (SPEC section 4).
+"""Generalization or hallucination: artifacts judged against a ground truth ``G``.
+
+See ``docs/glossary.md#generalization-or-hallucination``.
 
 An artifact (``D^n[c, t] = 0`` and ``p(t | c) > tau``) is a *generalization* when the
-n-gram is in ``G`` and a *hallucination* otherwise (closed world over ``G``). Only the
-n-grams of ``G`` need evaluating: the generalizations are the members of ``G`` (outside
-the training data) that the model puts above ``tau``, and every other artifact is a
-hallucination, so ``hallucinations = n_artifacts - generalizations`` with ``n_artifacts``
-from :func:`~artifactlab.tensor.completion.evaluate_completion`.
+n-gram is in ``G`` and a *hallucination* otherwise (closed world over ``G``).
+:func:`~artifactlab.tensor.completion.evaluate_completion` given ``truth=G`` counts the
+generalizations in the same pass as the artifacts, with the same exact ``p > tau`` rule,
+so ``hallucinations = n_artifacts - generalizations`` holds by construction (never
+negative); :func:`judge` adds the recall of ``G`` and the held-out scores.
 
 Example
 -------
@@ -15,8 +17,11 @@ Example
 >>> table = torch.log(torch.tensor([[0.1, 0.8, 0.1],          # context 0: sure of the data
 ...                                 [0.1, 0.1, 0.8],          # context 1: artifact 1 -> 2
 ...                                 [0.7, 0.2, 0.1]]))        # context 2: artifact 2 -> 0
->>> rep = judge(lambda c: table[c[:, -1]], D, truth=np.array([[1, 2], [2, 1]]),
-...             test=np.array([[1, 2]]), n_artifacts={0.5: 2})
+>>> from artifactlab.tensor.completion import evaluate_completion
+>>> G = np.array([[1, 2], [2, 1]])
+>>> logits_fn = lambda c: table[c[:, -1]]
+>>> completion = evaluate_completion(logits_fn, D, truth=G)
+>>> rep = judge(logits_fn, D, truth=G, test=np.array([[1, 2]]), report=completion)
 >>> rep.generalizations[0.5], rep.hallucinations[0.5], rep.recall[0.5]
 (1, 1, 0.5)
 >>> rep.test_accuracy, round(rep.test_cross_entropy, 3)
@@ -32,6 +37,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from artifactlab.tensor.completion import CompletionReport, exact_probs
 from artifactlab.tensor.data_tensor import DataTensor, encode
 
 LogitsFn = Callable[[Tensor], Tensor]
@@ -82,9 +88,10 @@ class TruthReport:
 def scores_of(logits_fn: LogitsFn, ngrams: np.ndarray, batch: int = 65_536) -> Tensor:
     """``p(t | c)``, ``log p(t | c)`` and whether ``t`` is the argmax, for each n-gram ``(c, t)``.
 
-    The probability comes from a softmax in the logits' own dtype, as in
-    :func:`~artifactlab.tensor.completion.evaluate_completion`, so the same n-gram is on
-    the same side of ``tau`` in both; the log-probability is computed in float64.
+    The probability is :func:`~artifactlab.tensor.completion.exact_probs` (the float64
+    softmax of the logits), the rule every artifact count uses, so the same n-gram is on
+    the same side of ``tau`` here and in
+    :func:`~artifactlab.tensor.completion.evaluate_completion`.
 
     Returns
     -------
@@ -99,7 +106,7 @@ def scores_of(logits_fn: LogitsFn, ngrams: np.ndarray, batch: int = 65_536) -> T
             logits = logits_fn(rows[:, :-1])  # (B, V)
             target = rows[:, -1:]
             block = out[start : start + len(rows)]
-            block[:, 0] = torch.softmax(logits, dim=1).gather(1, target)[:, 0].double()
+            block[:, 0] = exact_probs(logits, target[:, 0])
             block[:, 1] = torch.log_softmax(logits.double(), dim=1).gather(1, target)[:, 0]
             block[:, 2] = (logits.argmax(1) == target[:, 0]).double()
     return out
@@ -110,9 +117,9 @@ def judge(
     D: DataTensor,
     truth: np.ndarray,
     test: np.ndarray,
-    n_artifacts: dict[float, int],
+    report: CompletionReport,
 ) -> TruthReport:
-    """Label a model's artifacts against ``G`` and score it on a held-out split.
+    """Split a model's artifacts by ``G`` and score it on a held-out split.
 
     Parameters
     ----------
@@ -124,28 +131,33 @@ def judge(
         ``G``, shape (K, n); repeats and training n-grams are allowed (they are set aside).
     test : numpy.ndarray
         Held-out n-grams, shape (M, n) (may be empty).
-    n_artifacts : dict
-        tau -> artifact count from :func:`~artifactlab.tensor.completion.evaluate_completion`.
+    report : CompletionReport
+        :func:`~artifactlab.tensor.completion.evaluate_completion` of the same model,
+        called with ``truth=truth``: its generalizations were counted in its pass.
 
     Returns
     -------
     TruthReport
+
+    Raises
+    ------
+    ValueError
+        ``report`` was computed without this truth set.
     """
     G = np.unique(np.asarray(truth, dtype=np.int64).reshape(-1, D.n), axis=0)
     in_train = np.isin(encode(G, D.V), D.keys()) if len(G) else np.zeros(0, dtype=bool)
-    novel = G[~in_train]
-    p = scores_of(logits_fn, novel)[:, 0].numpy() if len(novel) else np.zeros(0)
-    generalizations = {tau: int((p > tau).sum()) for tau in n_artifacts}
-    scored = scores_of(logits_fn, np.asarray(test, dtype=np.int64)) if len(test) else None
+    n_truth = int((~in_train).sum())
+    if report.n_generalizations is None or report.n_truth != n_truth:
+        raise ValueError("judge needs the completion report computed with truth=G")
+    generalizations = dict(report.n_generalizations)
+    test = np.asarray(test, dtype=np.int64).reshape(-1, D.n)
+    scored = scores_of(logits_fn, test) if len(test) else None
     return TruthReport(
-        n_truth=len(novel),
+        n_truth=n_truth,
         n_truth_in_train=int(in_train.sum()),
         generalizations=generalizations,
-        hallucinations={tau: n_artifacts[tau] - g for tau, g in generalizations.items()},
-        recall={
-            tau: g / len(novel) if len(novel) else float("nan")
-            for tau, g in generalizations.items()
-        },
+        hallucinations={t: report.n_artifacts[t] - g for t, g in generalizations.items()},
+        recall={t: g / n_truth if n_truth else float("nan") for t, g in generalizations.items()},
         n_test=len(test),
         n_test_in_train=int(np.isin(encode(test, D.V), D.keys()).sum()) if len(test) else 0,
         test_accuracy=float(scored[:, 2].mean()) if scored is not None else float("nan"),

@@ -31,14 +31,15 @@ import torch.nn.functional as F
 from pydantic import ConfigDict, with_config
 from torch import Tensor
 
-from artifactlab.checks import at_least, finite
+from artifactlab.checks import at_least, finite, seed_value
 from artifactlab.errors import InputError
 
 #: "closed_form": fitted in one pass (count models, :func:`artifactlab.train.fit.fit_model`)
 StopReason = Literal["loss_tol", "accuracy", "max_steps", "closed_form"]
 
 
-@with_config(ConfigDict(extra="forbid"))  # sweep files validate it with pydantic
+# sweep files validate it with pydantic: no unknown keys, no nan or infinity
+@with_config(ConfigDict(extra="forbid", allow_inf_nan=False))
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train.
@@ -84,7 +85,7 @@ class TrainConfig:
         finite("--weight-decay", self.weight_decay, low=0)
         for name in ("max_steps", "log_every"):
             at_least(f"--{name.replace('_', '-')}", getattr(self, name), 1)
-        at_least("--seed", self.seed, 0)
+        seed_value("--seed", self.seed)  # numpy and torch refuse negative or 65-bit seeds later
         if self.loss_tol is not None:
             finite("--loss-tol", self.loss_tol, low=0, low_open=True)
         if self.batch_size is not None:

@@ -1,0 +1,363 @@
+"""The ``claim-truth`` trial: a dataset with a held-out split, a model, its artifacts and ranks.
+
+The trial behind ``artifactlab claims``. Like ``truth-completion`` it trains one
+registered model on the training tuples of a dataset with a truth set ``G`` and
+counts the artifacts, generalizations and hallucinations; it adds two things:
+
+- ``data.source: random``: random triples (``data.params``: ``V``, ``N`` contexts and a
+  ``holdout`` fraction of them held out as the test split and ``G``; ``data.seed``
+  draws both the triples and the held-out contexts), so random data has a
+  generalization error too;
+- a ``rank`` section (``max_rank``, default 0: off): the effective rank of the
+  training tuples and of training plus test tuples (:func:`effective_rank`), and the
+  gap between them, computed once per dataset (seeds of one split share it).
+
+It also reports ``loss_floor``, the lowest mean cross-entropy the training data allows
+(the mean entropy of its fibers: 0 for single-valued data).
+
+Example
+-------
+>>> cfg = CLAIM_TRUTH.validate({"seed": 0, "data": {"source": "random",
+...     "params": {"V": 8, "N": 12, "holdout": 0.25}},
+...     "model": {"d_model": 8, "n_heads": 2}, "train": {"max_steps": 20},
+...     "rank": {"max_rank": 4}})
+>>> cfg["model"]["V"], cfg["rank"]["max_rank"]
+(8, 4)
+>>> out = CLAIM_TRUTH.run_group([cfg])[0]
+>>> out.metrics["n_train"], out.metrics["n_truth"], out.metrics["rank_gap"] >= -4
+(9, 3, True)
+>>> effective_rank(np.array([[0, 1, 2], [1, 1, 2]]), V=3, max_rank=3)
+1
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import ConfigDict, with_config
+
+from artifactlab.checks import at_least
+from artifactlab.data import random_triples
+from artifactlab.data.truth_set import TruthDataset
+from artifactlab.data.tuples import TupleDataset
+from artifactlab.errors import InputError
+from artifactlab.experiments import compare_trial
+from artifactlab.experiments.kinds import (
+    SectionError,
+    TrialKind,
+    TrialOutput,
+    canonical,
+    validate_section,
+)
+from artifactlab.experiments.toy_trial import check_seed_and_sections, common_sections
+from artifactlab.experiments.training import build_model, run_files, train_group
+from artifactlab.models import parameter_counts
+from artifactlab.tensor import DataTensor
+from artifactlab.tensor.completion import evaluate_completion
+from artifactlab.tensor.labels import judge
+from artifactlab.train import TrainConfig
+
+#: the ``data.params`` of ``source: random``, with their defaults
+RANDOM_DEFAULTS: dict[str, Any] = {"V": 24, "N": 80, "holdout": 0.25}
+
+
+@with_config(ConfigDict(extra="forbid", allow_inf_nan=False))
+@dataclass(frozen=True)
+class RankOptions:
+    """How the effective ranks are estimated (:func:`effective_rank`).
+
+    Attributes
+    ----------
+    max_rank : int
+        The largest rank tried; 0 computes no ranks. A dataset that needs more is
+        reported as ``max_rank + 1`` (a lower bound).
+    restarts : int
+        Random initialisations tried per rank.
+    steps : int
+        Adam steps per fit.
+    """
+
+    max_rank: int = 0
+    restarts: int = 2
+    steps: int = 1500
+
+    def __post_init__(self) -> None:
+        at_least("rank.max_rank", self.max_rank, 0)
+        at_least("rank.restarts", self.restarts, 1)
+        at_least("rank.steps", self.steps, 1)
+
+
+# --- the effective rank ----------------------------------------------------------------------
+
+
+def _fitted_ranks(
+    tuples: np.ndarray, V: int, max_rank: int, restarts: int, steps: int
+) -> list[int]:
+    """The ranks in ``1..max_rank`` at which some CP fit rounds to ``D`` on every observed fiber.
+
+    Every rank and restart is one slice of a batch of independent fits (Adam is
+    elementwise, so the slices do not interact): rank ``r`` uses the first ``r`` of
+    ``max_rank`` components.
+    """
+    contexts, inverse = np.unique(tuples[:, :2], axis=0, return_inverse=True)
+    Y = torch.zeros(len(contexts), V, dtype=torch.float64)  # (C, V) observed fibers
+    Y[torch.as_tensor(inverse.reshape(-1)), torch.as_tensor(tuples[:, 2])] = 1.0
+    s, r = (torch.as_tensor(contexts[:, i]) for i in (0, 1))
+    rank_of = torch.arange(1, max_rank + 1).repeat_interleave(restarts)  # (B,)
+    active = (torch.arange(max_rank) < rank_of[:, None]).double()[:, None, :]  # (B, 1, R)
+    gen = torch.Generator().manual_seed(0)  # the estimate is a property of the data only
+    scale = (1.0 / rank_of.double()) ** (1 / 3)  # initial entries near 1/2 at every rank
+    W = [(torch.rand(len(rank_of), V, max_rank, generator=gen, dtype=torch.float64)
+          * scale[:, None, None]).requires_grad_() for _ in range(3)]  # fmt: skip
+    opt = torch.optim.Adam(W, lr=0.02)
+    fitted = torch.zeros(len(rank_of), dtype=torch.bool)
+    for step in range(steps + 1):
+        AB = W[0][:, s] * W[1][:, r] * active  # (B, C, R)
+        err = torch.einsum("bcr,bor->bco", AB, W[2]) - Y  # (B, C, V): T - D on observed fibers
+        if step % 25 == 0 or step == steps:
+            fitted |= err.detach().abs().amax(dim=(1, 2)) < 0.5
+            if fitted[:restarts].any() or step == steps:
+                break  # rank 1 fits: no smaller rank to wait for
+        opt.zero_grad()
+        (err**2).sum().backward()
+        opt.step()
+    return sorted({int(k) for k in rank_of[fitted]})
+
+
+def effective_rank(
+    tuples: np.ndarray, V: int, max_rank: int, restarts: int = 2, steps: int = 1500
+) -> int:
+    """An estimate of the effective (masked CP) rank of triples: the smallest consistent rank.
+
+    A tensor is taken as consistent with ``D`` when it rounds to ``D`` on every
+    observed fiber (every entry ``(s, r, o)`` whose context ``(s, r)`` occurs in the
+    data is within 0.5 of its 0/1 value); unobserved contexts are free. Every rank
+    from 1 to ``max_rank`` is fitted by Adam on the squared error over the observed
+    fibers from ``restarts`` seeded initialisations; the smallest rank that fits is
+    returned. A heuristic upper bound on the masked rank (a fit can fail where a
+    solution exists), deterministic for given data.
+
+    Parameters
+    ----------
+    tuples : numpy.ndarray
+        Triples, shape (M, 3), int64 ids in ``[0, V)``.
+    V : int
+        Vocabulary size.
+    max_rank : int
+        Largest rank tried; returns ``max_rank + 1`` when none fits (a lower bound).
+    restarts, steps : int
+        Initialisations per rank and Adam steps per fit.
+    """
+    tuples = np.unique(np.asarray(tuples, dtype=np.int64).reshape(-1, 3), axis=0)
+    if len(tuples) == 0 or max_rank < 1:
+        return 0
+    fitted = _fitted_ranks(tuples, V, max_rank, restarts, steps)
+    return fitted[0] if fitted else max_rank + 1
+
+
+@functools.lru_cache(maxsize=32)
+def _ranks(data_json: str, options_json: str) -> tuple[int, int]:
+    ds = _dataset(data_json)
+    opts = json.loads(options_json)
+    train = ds.train.tuples
+    both = np.concatenate([train, ds.test.reshape(-1, 3)])
+    return (
+        effective_rank(train, ds.vocab.V, **opts),
+        effective_rank(both, ds.vocab.V, **opts),
+    )
+
+
+# --- the dataset -----------------------------------------------------------------------------
+
+
+def random_holdout(V: int, N: int, holdout: float, seed: int) -> TruthDataset:
+    """``N`` random single-valued triples, a seeded ``holdout`` fraction held out as test and G."""
+    ds = random_triples(V, N, seed)
+    n_held = max(1, int(holdout * N + 0.5))
+    held = np.zeros(N, dtype=bool)
+    held[np.random.default_rng([seed, 1]).choice(N, n_held, replace=False)] = True
+    train = TupleDataset(ds.vocab, ds.tuples[~held])
+    test = ds.tuples[held]
+    return TruthDataset(f"random-V{V}-N{N}", train, test, test.copy(), None)
+
+
+def _check_random(params: dict) -> dict:
+    unknown = sorted(set(params) - set(RANDOM_DEFAULTS))
+    if unknown:
+        raise SectionError(
+            ("data", "params"), f"unknown key(s) {', '.join(unknown)} (known: V, N, holdout)"
+        )
+    p = {**RANDOM_DEFAULTS, **params}
+    for key in ("V", "N"):
+        if isinstance(p[key], bool) or not isinstance(p[key], int) or p[key] < 1:
+            raise SectionError(("data", "params", key), f"must be an integer >= 1, got {p[key]!r}")
+    h = p["holdout"]
+    if isinstance(h, bool) or not isinstance(h, int | float) or not 0 < h < 1:
+        raise SectionError(("data", "params", "holdout"), f"must be in (0, 1), got {h!r}")
+    n_held = max(1, int(h * p["N"] + 0.5))
+    if n_held >= p["N"] or p["N"] > p["V"] ** 2:
+        raise SectionError(("data", "params", "N"), f"N={p['N']} is too small or too large")
+    return p
+
+
+@functools.lru_cache(maxsize=16)
+def _dataset(data_json: str) -> TruthDataset:
+    d = json.loads(data_json)
+    if d["source"] == "random":
+        p = d["params"]
+        return random_holdout(p["V"], p["N"], p["holdout"], d["seed"])
+    return compare_trial.load_data(d["source"], d["params"], d["seed"])
+
+
+def dataset_of(config: dict) -> TruthDataset:
+    """The (cached) dataset of a canonical config."""
+    return _dataset(json.dumps(config["data"], sort_keys=True))
+
+
+# --- the trial kind --------------------------------------------------------------------------
+
+
+def validate(config: dict) -> dict:
+    """Check a nested trial config; return it canonical (``truth-completion``'s plus ``rank``)."""
+    config = dict(config)
+    rank = canonical(validate_section(RankOptions, config.pop("rank", None) or {}, ("rank",)))
+    data = config.get("data")
+    if not (isinstance(data, dict) and data.get("source") == "random"):
+        return compare_trial.validate(config) | {"rank": rank}
+    seed = check_seed_and_sections(config)
+    unknown = sorted(set(data) - {"source", "params", "seed"})
+    if unknown:
+        raise SectionError(("data", unknown[0]), "unknown key (known keys: source, params, seed)")
+    params = _check_random(dict(data.get("params") or {}))
+    data_seed = data.get("seed", 0)
+    if isinstance(data_seed, bool) or not isinstance(data_seed, int) or data_seed < 0:
+        raise SectionError(("data", "seed"), f"must be an integer >= 0, got {data_seed!r}")
+    section = {"source": "random", "params": params, "seed": data_seed}
+    return canonical(
+        {"seed": seed, "data": section, **common_sections(config, params["V"], 3), "rank": rank}
+    )
+
+
+def group_key(config: dict) -> str:
+    """Same data, model and training mode: the seeds of one split train as one batch."""
+    key = {k: config[k] for k in ("data", "model", "rank")} | {"mode": config["train"]["mode"]}
+    return json.dumps(key, sort_keys=True)
+
+
+def loss_floor(tuples: np.ndarray) -> float:
+    """The lowest mean cross-entropy (nats) of the last token: the mean entropy of the fibers.
+
+    0 for single-valued data; a model cannot train below it, so a loss tolerance under
+    it is never reached.
+    """
+    if len(tuples) == 0:
+        return 0.0
+    _, ctx_inv, ctx_counts = np.unique(
+        tuples[:, :-1], axis=0, return_inverse=True, return_counts=True
+    )
+    _, pair_inv, pair_counts = np.unique(tuples, axis=0, return_inverse=True, return_counts=True)
+    p = pair_counts[pair_inv.reshape(-1)] / ctx_counts[ctx_inv.reshape(-1)]  # (M,) q(t | c)
+    return float(-np.log(p).mean())
+
+
+def _metrics(cfg: dict, model: Any, ds: TruthDataset) -> dict[str, Any]:
+    D = DataTensor.from_tuples(ds.train.tuples, ds.vocab.V)
+    taus = tuple(cfg["eval"]["taus"])
+    fn = model.next_token_fn()
+    rep = evaluate_completion(
+        fn, D, taus=taus, top_k=0, max_contexts=cfg["eval"]["max_contexts"], truth=ds.truth
+    )
+    truth = judge(fn, D, ds.truth, ds.test, rep)
+    out: dict[str, Any] = {
+        "n_train": D.nnz,
+        "n_test": truth.n_test,
+        "n_truth": truth.n_truth,
+        **parameter_counts(model).to_dict(),
+        "test_accuracy": truth.test_accuracy,
+        "test_cross_entropy": truth.test_cross_entropy,
+        "loss_floor": loss_floor(ds.train.tuples),
+    }
+    for tau in taus:
+        out[f"n_artifacts@{tau:g}"] = rep.n_artifacts[tau]
+        out[f"generalizations@{tau:g}"] = truth.generalizations[tau]
+        out[f"hallucinations@{tau:g}"] = truth.hallucinations[tau]
+        out[f"recall@{tau:g}"] = truth.recall[tau]
+    return out
+
+
+def run_group(configs: list[dict]) -> list[TrialOutput]:
+    """Train the group's models (batched when possible), judge each one, add the ranks."""
+    ds = dataset_of(configs[0])
+    rank_opts = configs[0]["rank"]
+    if rank_opts["max_rank"] > 0:
+        if ds.train.n != 3:
+            raise InputError("rank.max_rank", "effective ranks are computed for triples only")
+        r_train, r_both = _ranks(json.dumps(configs[0]["data"], sort_keys=True),
+                                 json.dumps(rank_opts, sort_keys=True))  # fmt: skip
+        ranks = {"rank_train": r_train, "rank_train_test": r_both, "rank_gap": r_both - r_train}
+    else:
+        ranks = {}
+    models = [build_model(cfg["model"], cfg["seed"]) for cfg in configs]
+    train_cfgs = [TrainConfig(**cfg["train"]) for cfg in configs]
+    results, share = train_group(models, [ds.train.tuples] * len(configs), train_cfgs)
+    outputs = []
+    for cfg, model, result in zip(configs, models, results, strict=True):
+        try:  # one trial's evaluation failing fails that trial only
+            metrics = (
+                _metrics(cfg, model, ds)
+                | ranks
+                | {
+                    "steps": result.steps,
+                    "stop_reason": result.stop_reason,
+                    "train_loss": result.loss,
+                    "train_accuracy": result.accuracy,
+                }
+            )
+            files = run_files(cfg, model, ds.train, result)
+            outputs.append(TrialOutput(metrics, {"train_seconds": share}, files))
+        except Exception:  # noqa: BLE001 - reported in the store, the batch goes on
+            outputs.append(TrialOutput({}, error=traceback.format_exc()))
+    return outputs
+
+
+CLAIM_TRUTH = TrialKind(
+    name="claim-truth",
+    description="held-out split (a world, a KG or random triples) -> model -> artifacts, ranks",
+    validate=validate,
+    group_key=group_key,
+    run_group=run_group,
+    metrics=(
+        "n_train",
+        "n_test",
+        "n_truth",
+        "params_total",
+        "params_non_embedding",
+        "steps",
+        "stop_reason",
+        "train_loss",
+        "loss_floor",
+        "train_accuracy",
+        "test_accuracy",
+        "test_cross_entropy",
+        "n_artifacts@tau",
+        "generalizations@tau",
+        "hallucinations@tau",
+        "recall@tau",
+        "rank_train",
+        "rank_train_test",
+        "rank_gap",
+    ),
+    example={
+        "seed": 0,
+        "data": {"source": "random", "params": {"V": 8, "N": 12, "holdout": 0.25}},
+        "model": {"kind": "attn", "d_model": 8, "n_heads": 2},
+        "train": {"max_steps": 30},
+        "rank": {"max_rank": 3, "steps": 200},
+    },
+)
