@@ -7,6 +7,7 @@ standard error, no traceback, and nothing written.
 from __future__ import annotations
 
 import pytest
+from conftest import assert_user_error
 
 from artifactlab.checks import at_least, finite, magnitude, seed_value
 from artifactlab.errors import InputError
@@ -25,17 +26,6 @@ base:
   data: {source: grammar}
   model: {kind: ngram}
 """
-
-
-def assert_user_error(res, *needles: str) -> str:
-    assert res.exit_code == 2, res.output
-    err = res.stderr.strip()
-    assert len(err.splitlines()) == 1, err
-    assert err.startswith("error: ")
-    assert "Traceback" not in res.output
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 def listing(root) -> list[str]:

@@ -13,20 +13,10 @@ import shutil
 
 import pytest
 import torch
+from conftest import assert_user_error
 from safetensors.torch import load_file, save_file
 
 from artifactlab.runs import load_run, vocab_sha256
-
-
-def assert_user_error(res, *needles: str) -> str:
-    assert res.exit_code == 2, res.output
-    err = res.stderr.strip()
-    assert len(err.splitlines()) == 1, err
-    assert err.startswith("error: ")
-    assert "Traceback" not in res.output
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 def edit_json(path, change) -> None:

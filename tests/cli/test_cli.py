@@ -7,16 +7,7 @@ import subprocess
 import sys
 
 import pytest
-
-
-def assert_user_error(res, *needles: str) -> None:
-    assert res.exit_code == 2, res.output
-    err = res.stderr.strip()
-    assert len(err.splitlines()) == 1, err
-    assert err.startswith("error: ")
-    assert "Traceback" not in res.output
-    for needle in needles:
-        assert needle in err, err
+from conftest import assert_user_error
 
 
 def test_make_data_random_is_seeded(cli, tmp_path):

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import assert_user_error as user_error
 
 from artifactlab import io
 
@@ -29,16 +30,6 @@ DD = ("interp", "double-descent", "--samples", 4, "--features-max", 8, "--seeds"
       "--n-points", 2, "--quiet")  # fmt: skip
 FIT = ("interp", "fit", "--methods", "linear", "--widths", "2", "--seeds", 1, "--steps", 2,
        "--quiet")  # fmt: skip
-
-
-def user_error(res, *needles: str) -> str:
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    err = res.stderr.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
-    assert "Traceback" not in res.output
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 def listing(root: Path) -> list[str]:

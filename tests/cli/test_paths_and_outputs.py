@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import assert_user_error as user_error
 from typer.testing import CliRunner
 
 from artifactlab.cli import app
@@ -23,14 +24,6 @@ seeds: 2
 
 def run(*args) -> object:
     return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def user_error(res, *needles: str) -> None:
-    assert res.exit_code == 2, res.output
-    err = res.stderr.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
-    for needle in needles:
-        assert needle in err, err
 
 
 @pytest.fixture()
