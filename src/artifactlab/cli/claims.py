@@ -47,8 +47,10 @@ def claims(
     quiet: Quiet = False,
     as_json: Json = False,
 ) -> None:
-    """Test the paper's claims (a) overfitting -> fewer artifacts, (b) -> more generalization
-    error, (c) rank gap -> generalization error, with seeds, 95% intervals and verdicts.
+    """Test the paper's claims (a)-(c) with seeds, 95% intervals and computed verdicts.
+
+    (a) overfitting -> fewer artifacts; (b) overfitting -> more generalization error, for
+    lack of artifacts; (c) a small rank gap rank(train + test) - rank(train) -> low error.
 
     Per claim X: OUT/claim-X.yaml (the shipped sweep file), OUT/claim-X/ (results store,
     resumable), OUT/claim-X.csv, and from that CSV only OUT/claim-X_summary.json/.txt and

@@ -137,12 +137,8 @@ def run_figure(
         if summary.failed:
             raise TrialsFailedError(stem, summary)
         write_table(sweep_rows(sweep, store), "csv", out / f"{stem}.csv")
-    record = {
-        "sweep_file": str(sweep_path),
-        "scale": scale,
-        "axis": figure_axis(name, axis),
-        "provenance": provenance(),
-    }
+    # the axis is in the summary's axis_summary and in the sweep file's name
+    record = {"sweep_file": str(sweep_path), "scale": scale, "provenance": provenance()}
     write_json(out / f"{stem}_sweep.json", record)
     return render_figure(name, out, axis)
 
@@ -162,7 +158,6 @@ def render_figure(name: str, out_dir: str | Path, axis: str | None = None) -> di
     from artifactlab.report.figures import (  # matplotlib: slow import
         plot_axis,
         plot_figure,
-        summarise_axis,
         summarise_figure,
     )
 
@@ -175,11 +170,8 @@ def render_figure(name: str, out_dir: str | Path, axis: str | None = None) -> di
             str(csv_path), "not found", f"run `artifactlab reproduce {name}{flag}` first"
         )
     x = FIGURES[name]
-    summary = summarise_figure(stem, csv_path, x)
+    summary = summarise_figure(stem, csv_path, x)  # fig3: with axis_summary, the axis it varies
     along = figure_axis(name, axis)
-    if along is not None:
-        summary["axis_summary"] = summarise_axis(csv_path, along, x)
-        summary["text"] += "\n" + summary["axis_summary"]["text"]
     record_path = out / f"{stem}_sweep.json"
     if record_path.is_file():
         summary.update(json.loads(record_path.read_text()))

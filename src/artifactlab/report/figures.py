@@ -78,10 +78,14 @@ def _verdict(rho: float, p: float, alpha: float = 0.05) -> str:
 def summarise_figure(name: str, csv_path: str | Path, x: str) -> dict:
     """Compare a figure's results with the paper's claims; every verdict is computed.
 
+    Against non-embedding parameters (Fig. 3), the summary also holds ``axis_summary``
+    (:func:`summarise_axis`) for the one model option the CSV varies (:func:`varied_axis`).
+
     Returns
     -------
     dict
-        ``points`` (per x value), ``claims`` (name -> numbers and verdict) and ``text``.
+        ``points`` (per x value), ``claims`` (name -> numbers and verdict), ``text`` and,
+        for Fig. 3, ``axis_summary``.
     """
     rows = read_rows(csv_path)
     points = grouped(rows, x)
@@ -144,7 +148,7 @@ def summarise_figure(name: str, csv_path: str | Path, x: str) -> dict:
             f"{claims['large_models_over_10x']['verdict']} "
             f"(largest model: {points[-1]['mean_ratio']:.1f}x)"
         )
-    return {
+    summary = {
         "name": name,
         "x": x,
         "tau": float(TAU_COLUMN),
@@ -152,6 +156,11 @@ def summarise_figure(name: str, csv_path: str | Path, x: str) -> dict:
         "claims": claims,
         "text": "\n".join(lines),
     }
+    axis = varied_axis(rows) if x == PARAMS else None
+    if axis is not None:
+        summary["axis_summary"] = summarise_axis(csv_path, axis, x)
+        summary["text"] += "\n" + summary["axis_summary"]["text"]
+    return summary
 
 
 def plot_figure(name: str, csv_path: str | Path, x: str, png_path: str | Path) -> Path:
@@ -229,6 +238,16 @@ AXIS_CLAIM = "negative"
 def _number(cell: str | None) -> float:
     """A CSV cell as a float; an empty cell (a metric stored as null) is NaN."""
     return float(cell) if cell not in (None, "") else float("nan")
+
+
+def varied_axis(rows: list[dict[str, str]]) -> str | None:
+    """The one ``model.*`` option that takes several values in a results CSV, else None."""
+    varied = [
+        c.removeprefix("model.")
+        for c in (rows[0] if rows else {})
+        if c.startswith("model.") and len({r[c] for r in rows}) > 1
+    ]
+    return varied[0] if len(varied) == 1 else None
 
 
 def csv_taus(rows: list[dict[str, str]]) -> list[str]:
@@ -338,6 +357,10 @@ def plot_axis(csv_path: str | Path, axis: str, png_path: str | Path, x: str = PA
         high = np.array([p["artifacts"][tau]["ci_high"] for p in points])
         ax.errorbar(xs, mean, yerr=[mean - low, high - mean], fmt="o-", capsize=3,
                     color=f"C{i}", label=f"artifacts, p > {tau}")  # fmt: skip
+    underfit = np.array([p["n_not_converged"] > 0 for p in points])
+    if underfit.any():
+        ax.plot(xs[underfit], np.zeros(underfit.sum()), "s", mfc="none", ms=10, color="C3",
+                label="some seeds hit the step cap (underfit)")  # fmt: skip
     V = int(float(rows[0]["data.V"]))
     ax.axhline(V * V, color="grey", ls=":", label=f"$V^2$={V * V} contexts")
     ax.set_xscale("log")

@@ -238,3 +238,37 @@ def rerender_results(root: str | Path) -> list[Path]:
         done.append(folder)
     _figure_summary.cache_clear()
     return done
+
+
+@renderer("axes-table")
+def axes_table(root: str | Path, folder: str) -> str:
+    """One verdict per axis and tau of Fig. 3 along each axis, from the CSVs in ``folder``.
+
+    Each cell is ``trend(params_non_embedding, n_artifacts@tau, seeds, "negative")``
+    recomputed from the axis's CSV; the last column is the mean unfolding rank of
+    ``1[M^n > 0.5]`` (contexts x next token) over the axis's points.
+    """
+    from artifactlab.experiments.reproduce import FIG3_AXES
+    from artifactlab.report.figures import summarise_axis
+
+    base = Path(root) / folder
+    taus: list[str] = []
+    body = []
+    for axis in FIG3_AXES:
+        csv_path = base / ("fig3.csv" if axis == "d_model" else f"fig3-{axis}.csv")
+        s = summarise_axis(csv_path, axis)
+        taus = taus or list(s["verdicts"])
+        xs = [p["params_non_embedding"] for p in s["points"]]
+        cells = [f"`{axis}` ({fmt_int(min(xs))}-{fmt_int(max(xs))})"]
+        for tau in taus:
+            v = s["verdicts"][tau]
+            interval = (
+                f" [{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]" if v["ci_low"] is not None else ""
+            )
+            cells.append(f"{v['verdict']} ({v['rho']:+.2f}{interval})")
+        ranks = [p["completion_rank"].get("0.5") for p in s["points"]]
+        ranks = [r for r in ranks if r is not None]
+        cells.append(f"{min(ranks):.0f}-{max(ranks):.0f}" if ranks else "-")
+        body.append(cells)
+    head = ["axis (non-embedding params)", *(f"tau = {t}" for t in taus)]
+    return table([*head, "rank of 1[M > 0.5]"], body)
