@@ -149,6 +149,8 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 def differences(a: object, b: object, rel: float = 1e-9, where: str = "") -> list[str]:
     """Where two JSON-like values differ (floats within ``rel`` and ``NaN == NaN`` are equal).
 
+    A JSON file stores NaN as ``null``, so ``None`` and ``NaN`` count as equal too.
+
     >>> differences({"x": [1, 2.0]}, {"x": [1, 2.5], "y": 0})
     ['y: missing on the left', 'x.1: 2.0 != 2.5']
     """
@@ -166,6 +168,11 @@ def differences(a: object, b: object, rel: float = 1e-9, where: str = "") -> lis
             for i, (x, y) in enumerate(zip(a, b, strict=True))
             for d in differences(x, y, rel, f"{where}{i}.")
         ]
+    def nan_like(v: object) -> bool:
+        return v is None or (isinstance(v, float) and math.isnan(v))
+
+    if nan_like(a) and nan_like(b):
+        return []
     numbers = isinstance(a, int | float) and isinstance(b, int | float)
     if numbers and not isinstance(a, bool) and not isinstance(b, bool):
         if math.isnan(a) or math.isnan(b):

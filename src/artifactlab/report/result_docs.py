@@ -241,8 +241,8 @@ def rerender_results(root: str | Path) -> list[Path]:
 
 
 @renderer("axes-table")
-def axes_table(root: str | Path, folder: str) -> str:
-    """One verdict per axis and tau of Fig. 3 along each axis, from the CSVs in ``folder``.
+def axes_table(root: str | Path, path: str) -> str:
+    """One verdict per axis and tau of Fig. 3 along each axis, from the CSVs next to ``path``.
 
     Each cell is ``trend(params_non_embedding, n_artifacts@tau, seeds, "negative")``
     recomputed from the axis's CSV; the last column is the mean unfolding rank of
@@ -251,7 +251,7 @@ def axes_table(root: str | Path, folder: str) -> str:
     from artifactlab.experiments.reproduce import FIG3_AXES
     from artifactlab.report.figures import summarise_axis
 
-    base = Path(root) / folder
+    base = (Path(root) / path).parent  # path: the d_model axis's fig3.csv
     taus: list[str] = []
     body = []
     for axis in FIG3_AXES:
