@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import json
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,12 +53,11 @@ from artifactlab.experiments.kinds import (
     validate_section,
 )
 from artifactlab.experiments.toy_trial import check_seed_and_sections, common_sections
-from artifactlab.experiments.training import build_model, run_files, train_group
+from artifactlab.experiments.training import train_and_measure
 from artifactlab.models import parameter_counts
 from artifactlab.tensor import DataTensor
 from artifactlab.tensor.completion import evaluate_completion
 from artifactlab.tensor.labels import judge
-from artifactlab.train import TrainConfig
 
 #: the ``data.params`` of ``source: random``, with their defaults
 RANDOM_DEFAULTS: dict[str, Any] = {"V": 24, "N": 80, "holdout": 0.25}
@@ -253,27 +251,7 @@ def run_group(configs: list[dict]) -> list[TrialOutput]:
         ranks = dict(_ranks(data, opts))
     else:
         ranks = {}
-    models = [build_model(cfg["model"], cfg["seed"]) for cfg in configs]
-    train_cfgs = [TrainConfig(**cfg["train"]) for cfg in configs]
-    results, share = train_group(models, [ds.train.tuples] * len(configs), train_cfgs)
-    outputs = []
-    for cfg, model, result in zip(configs, models, results, strict=True):
-        try:  # one trial's evaluation failing fails that trial only
-            metrics = (
-                _metrics(cfg, model, ds)
-                | ranks
-                | {
-                    "steps": result.steps,
-                    "stop_reason": result.stop_reason,
-                    "train_loss": result.loss,
-                    "train_accuracy": result.accuracy,
-                }
-            )
-            files = run_files(cfg, model, ds.train, result)
-            outputs.append(TrialOutput(metrics, {"train_seconds": share}, files))
-        except Exception:  # noqa: BLE001 - reported in the store, the batch goes on
-            outputs.append(TrialOutput({}, error=traceback.format_exc()))
-    return outputs
+    return train_and_measure(configs, ds.train, lambda cfg, model: _metrics(cfg, model, ds) | ranks)
 
 
 CLAIM_TRUTH = TrialKind(

@@ -27,7 +27,6 @@ import functools
 import hashlib
 import json
 import math
-import traceback
 from dataclasses import dataclass, field
 from math import nan
 from pathlib import Path
@@ -49,14 +48,13 @@ from artifactlab.experiments.kinds import (
     validate_section,
 )
 from artifactlab.experiments.toy_trial import Seed, check_seed_and_sections, common_sections
-from artifactlab.experiments.training import build_model, run_files, train_group
+from artifactlab.experiments.training import train_and_measure
 from artifactlab.models import parameter_counts
 from artifactlab.tensor import DataTensor
 from artifactlab.tensor.completion import evaluate_completion
 from artifactlab.tensor.data_tensor import encode
 from artifactlab.tensor.labels import judge, scores_of
 from artifactlab.tensor.linkpred import filtered_ranks, link_prediction_metrics
-from artifactlab.train import TrainConfig
 
 
 def _param(value: Any) -> Any:
@@ -246,23 +244,7 @@ def group_key(config: dict) -> str:
 def run_group(configs: list[dict]) -> list[TrialOutput]:
     """Train the group's models (batched when possible), then judge each one."""
     ds = dataset_of(configs[0])
-    models = [build_model(cfg["model"], cfg["seed"]) for cfg in configs]
-    train_cfgs = [TrainConfig(**cfg["train"]) for cfg in configs]
-    results, share = train_group(models, [ds.train.tuples] * len(configs), train_cfgs)
-    outputs = []
-    for cfg, model, result in zip(configs, models, results, strict=True):
-        try:  # one trial's evaluation failing fails that trial only
-            metrics = _judge(cfg, model, ds) | {
-                "steps": result.steps,
-                "stop_reason": result.stop_reason,
-                "train_loss": result.loss,
-                "train_accuracy": result.accuracy,
-            }
-            files = run_files(cfg, model, ds.train, result)
-            outputs.append(TrialOutput(metrics, {"train_seconds": share}, files))
-        except Exception:  # noqa: BLE001 - reported in the store, the batch goes on
-            outputs.append(TrialOutput({}, error=traceback.format_exc()))
-    return outputs
+    return train_and_measure(configs, ds.train, lambda cfg, model: _judge(cfg, model, ds))
 
 
 def _judge(cfg: dict, model: Any, ds: TruthDataset) -> dict[str, Any]:

@@ -20,12 +20,15 @@ from __future__ import annotations
 import copy
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from artifactlab.data.tuples import TupleDataset
+from artifactlab.experiments.kinds import TrialOutput
 from artifactlab.models import MODELS
 from artifactlab.runs import save_run
 from artifactlab.train import TrainConfig, TrainResult, can_batch, fit_model, train_batched
@@ -72,3 +75,32 @@ def run_files(cfg: dict, model: Any, ds: TupleDataset, result: TrainResult) -> d
             extra={"trial": copy.deepcopy(cfg)},
         )
         return {p.name: p.read_bytes() for p in sorted(run.iterdir())}
+
+
+def train_and_measure(
+    configs: list[dict],
+    train: TupleDataset,
+    measure: Callable[[dict, Any], dict[str, Any]],
+) -> list[TrialOutput]:
+    """Train a group of trials on one dataset, then ``measure(cfg, model)`` each one.
+
+    The training result (steps, stop reason, loss, accuracy) is added to each trial's
+    metrics; a trial whose measurement fails fails alone, its batch mates go on.
+    """
+    models = [build_model(cfg["model"], cfg["seed"]) for cfg in configs]
+    train_cfgs = [TrainConfig(**cfg["train"]) for cfg in configs]
+    results, share = train_group(models, [train.tuples] * len(configs), train_cfgs)
+    outputs = []
+    for cfg, model, result in zip(configs, models, results, strict=True):
+        try:
+            metrics = measure(cfg, model) | {
+                "steps": result.steps,
+                "stop_reason": result.stop_reason,
+                "train_loss": result.loss,
+                "train_accuracy": result.accuracy,
+            }
+            files = run_files(cfg, model, train, result)
+            outputs.append(TrialOutput(metrics, {"train_seconds": share}, files))
+        except Exception:  # noqa: BLE001 - reported in the store, the batch goes on
+            outputs.append(TrialOutput({}, error=traceback.format_exc()))
+    return outputs
