@@ -2,7 +2,7 @@ r"""The one way to write a file or a folder: check the target, stage it, rename 
 
 Every writer here checks the target first (not a symbolic link, not a folder where a
 file goes, no file in the way of a folder), writes under a temporary name in the same
-folder (``.NAME.XXXXXXXX.tmp``), renames it onto the target only when everything was
+folder (``.NAME.<random>.tmp``), renames it onto the target only when everything was
 written, and removes the temporary on any failure, ``KeyboardInterrupt`` included. An
 ``OSError`` (full disk, file-size limit, no permission, ...) becomes an
 :class:`OutputError`, which the CLI prints as one line with exit code 2. JSON is
