@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import warnings
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from artifactlab.data.kg import (
     TripleOverlapWarning,
     entity_ids,
     kg_info,
+    kg_subset,
     known_triples,
     load_kg,
     load_triple_folder,
@@ -193,3 +195,53 @@ def test_single_file_bad_input(tmp_path, text, holdout, words):
     with pytest.raises(InputError) as err:
         split_triple_file(path, holdout)
     assert words in str(err.value)
+
+
+@needs_pykeen
+def test_kg_subset_keeps_the_most_frequent_relations():
+    full = load_kg("nations")
+    sub = kg_subset("nations", relations=3)
+    tokens = full.vocab.tokens
+    counts = Counter(tokens[r] for r in known_triples(full)[:, 1].tolist())
+    top = {r for r, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]}
+    assert sub.name == "nations-r3" and kg_info(sub).n_relations == 3
+
+    def strings(ds, rows):
+        return sorted(tuple(ds.vocab.tokens[i] for i in row) for row in rows.tolist())
+
+    for split in ("train", "test", "valid"):  # the standard split, cut to the kept relations
+        rows = full.train.tuples if split == "train" else getattr(full, split)
+        want = [t for t in strings(full, rows) if t[1] in top]
+        got_rows = sub.train.tuples if split == "train" else getattr(sub, split)
+        assert strings(sub, got_rows) == want and want
+    assert kg_subset("nations").name == "nations"
+
+
+@needs_pykeen
+def test_kg_subset_resplits_with_a_seed():
+    a = kg_subset("nations", relations=2, holdout=0.25, seed=1)
+    b = kg_subset("nations", relations=2, holdout=0.25, seed=1)
+    c = kg_subset("nations", relations=2, holdout=0.25, seed=2)
+    assert np.array_equal(a.train.tuples, b.train.tuples) and np.array_equal(a.test, b.test)
+    assert not np.array_equal(a.test, c.test)
+    n = len(a.train.tuples) + len(a.test)
+    assert len(a.test) == int(0.25 * n + 0.5) and len(a.truth) == len(a.test)
+    assert not {tuple(t) for t in a.test.tolist()} & {tuple(t) for t in a.train.tuples.tolist()}
+    assert a.name == "nations-r2-h0.25-s1"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"relations": -1}, "[0, 55]"),
+        ({"relations": 56}, "[0, 55]"),
+        ({"relations": 1.5}, "integer"),
+        ({"holdout": 1.0}, "(0, 1)"),
+        ({"holdout": 0}, "(0, 1)"),
+    ],
+)
+@needs_pykeen
+def test_kg_subset_bad_input(kwargs, words):
+    with pytest.raises(InputError) as info:
+        kg_subset("nations", **kwargs)
+    assert words in info.value.problem

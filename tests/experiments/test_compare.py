@@ -63,7 +63,7 @@ def test_truth_completion_validation():
     assert info.value.loc == ("data", "source") and "n_noun" in info.value.problem
     with pytest.raises(SectionError) as info:
         kind.validate({"seed": 0, "data": {"source": "nations", "params": {"x": 1}}})
-    assert "only worlds and triple files take parameters" in info.value.problem
+    assert "a knowledge graph takes only relations and holdout" in info.value.problem
     with pytest.raises(SectionError):
         kind.validate({"seed": 0, "data": {"source": "siblings"}, "model": {"kind": "lstm"}})
 

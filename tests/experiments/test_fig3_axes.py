@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 import artifactlab.cli
 from artifactlab.experiments.reproduce import FIG3_AXES, figure_stem, sweep_text
 from artifactlab.experiments.sweep_file import load_sweep
-from artifactlab.experiments.toy_trial import unfolding_ranks
 from artifactlab.report.verdicts import RULE, VERDICTS
+from artifactlab.tensor.rank import unfolding_ranks
 
 TAUS = ["0.1", "0.5", "0.9", "0.99"]
 #: rank metrics that must lie in [1, V]: a fitted model puts p > 0.5 on its training triples

@@ -13,7 +13,7 @@ from artifactlab.data import random_triples
 from artifactlab.errors import InputError
 from artifactlab.models import ToyTransformer, ToyTransformerConfig
 from artifactlab.train import TrainConfig, can_batch, train, train_batched
-from artifactlab.train.batched import _member_losses, adam_update, toy_last_logits, vmap_logits
+from artifactlab.train.batched import adam_update, member_losses, toy_last_logits, vmap_logits
 
 SWITCHES = {
     "default": {},  # the hand-batched fast path
@@ -210,7 +210,7 @@ def test_fast_forward_matches_vmap(switch, score_table):
             logits, targets = toy_last_logits(params, tuples, models[0].cfg, score_table)
         else:
             logits, targets = vmap_logits(models[0], "last")(params, tuples)
-        _member_losses(logits, targets).sum().backward()
+        member_losses(logits, targets).sum().backward()
         out[name] = logits.detach(), targets, {k: p.grad for k, p in params.items()}
     (fast, targets, grads), (slow, targets_slow, grads_slow) = out["fast"], out["vmap"]
     assert fast.shape == (3, 12, 8)

@@ -304,9 +304,87 @@ def split_triple_file(path: str | Path, holdout: float = 0.1, seed: int = 0) -> 
             f"has {len(distinct)} distinct triple(s): too few to hold out {holdout} and keep some",
             "add triples, or give a folder with train and test files",
         )
+    return triples_dataset(path.stem, *_holdout_split(distinct, n_held, seed))
+
+
+def _holdout_split(
+    distinct: Sequence[Triple], n_held: int, seed: int
+) -> tuple[list[Triple], list[Triple]]:
+    """``n_held`` of ``distinct`` drawn uniformly without replacement (seeded): (train, test)."""
     held = set(np.random.default_rng(seed).choice(len(distinct), n_held, replace=False).tolist())
     train = [t for i, t in enumerate(distinct) if i not in held]
-    return triples_dataset(path.stem, train, [t for i, t in enumerate(distinct) if i in held])
+    return train, [t for i, t in enumerate(distinct) if i in held]
+
+
+#: the parameters a registered knowledge graph takes (:func:`kg_subset`)
+KG_PARAMS = ("relations", "holdout")
+
+
+def kg_subset(name: str, relations: int = 0, holdout: float | None = None, seed: int = 0):
+    """A registered graph cut to its most frequent relations, optionally re-split.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`KNOWLEDGE_GRAPHS`.
+    relations : int
+        Keep the triples of the ``relations`` relations with the most distinct triples
+        over all splits (ties by name); 0 keeps every relation.
+    holdout : float, optional
+        None keeps the standard split (each split cut to the kept relations). A number in
+        (0, 1) pools the distinct triples of all splits and holds out that fraction
+        (rounded half up, at least one) as ``test`` and ``G``, drawn with ``seed``.
+    seed : int
+        Seed of the held-out draw.
+
+    Returns
+    -------
+    TruthDataset
+        Named ``NAME`` (all relations, standard split), else ``NAME-rK-hH-sS`` with the
+        parts that apply.
+
+    Raises
+    ------
+    InputError
+        A relation count outside [0, number of relations], a holdout outside (0, 1), or
+        too few triples to split.
+    """
+    ds = load_kg(name)
+    if relations == 0 and holdout is None:
+        return ds
+    tokens = ds.vocab.tokens
+    n_rel = len(relation_ids(ds))
+    if isinstance(relations, bool) or not isinstance(relations, int) or not 0 <= relations <= n_rel:
+        raise InputError(
+            f"{ds.name} relations", f"must be an integer in [0, {n_rel}], got {relations!r}"
+        )
+    if holdout is not None and not (
+        isinstance(holdout, int | float) and not isinstance(holdout, bool) and 0 < holdout < 1
+    ):
+        raise InputError(f"{ds.name} holdout", f"must be in (0, 1), got {holdout!r}")
+
+    def strings(rows: np.ndarray | None) -> list[Triple]:
+        return [] if rows is None else [tuple(tokens[i] for i in row) for row in rows.tolist()]
+
+    distinct = strings(known_triples(ds))  # sorted by ids: a fixed order for the draw
+    counts: dict[str, int] = {}
+    for t in distinct:
+        counts[t[1]] = counts.get(t[1], 0) + 1
+    ranked = sorted(counts, key=lambda r: (-counts[r], r))
+    keep = set(ranked[: relations or n_rel])
+    label = ds.name + (f"-r{relations}" if relations else "")
+    if holdout is None:
+        train, test, valid = (
+            [t for t in strings(a) if t[1] in keep] for a in (ds.train.tuples, ds.test, ds.valid)
+        )
+        return triples_dataset(label, train, test, valid)
+    distinct = [t for t in distinct if t[1] in keep]
+    n_held = max(1, int(holdout * len(distinct) + 0.5))
+    if n_held >= len(distinct):
+        raise InputError(
+            label, f"has {len(distinct)} distinct triple(s): too few to hold out {holdout}"
+        )
+    return triples_dataset(f"{label}-h{holdout:g}-s{seed}", *_holdout_split(distinct, n_held, seed))
 
 
 def triples_dataset(

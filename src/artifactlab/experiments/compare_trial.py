@@ -36,7 +36,14 @@ import numpy as np
 from pydantic import BeforeValidator, ConfigDict, with_config
 
 from artifactlab.checks import finite, seed_value
-from artifactlab.data.kg import KNOWLEDGE_GRAPHS, entity_ids, known_triples, load_kg
+from artifactlab.data.kg import (
+    KG_PARAMS,
+    KNOWLEDGE_GRAPHS,
+    entity_ids,
+    kg_subset,
+    known_triples,
+    load_kg,
+)
 from artifactlab.data.truth_set import TruthDataset
 from artifactlab.data.worlds import WORLDS
 from artifactlab.errors import InputError
@@ -81,12 +88,14 @@ class TruthData:
     source : str
         A world name, a knowledge graph name, a folder, or a triple file.
     params : dict
-        A world's parameters (see ``artifactlab ls worlds``), or for a triple file its
-        ``holdout`` (default :data:`FILE_HOLDOUT`); finite numbers, checked against the
-        world's types as ``make-data world --param`` checks them.
+        A world's parameters (see ``artifactlab ls worlds``), for a triple file its
+        ``holdout`` (default :data:`FILE_HOLDOUT`), for a knowledge graph ``relations``
+        and ``holdout`` (:func:`~artifactlab.data.kg.kg_subset`; none: the standard
+        split); finite numbers, checked against the world's types as
+        ``make-data world --param`` checks them.
     seed : int
-        The world's seed, or the seed of a triple file's held-out draw (ignored for
-        knowledge graphs and folders); in ``[0, 2^63 - 1]``.
+        The world's seed, or the seed of a held-out draw (a triple file, or a knowledge
+        graph with a ``holdout``; ignored for folders); in ``[0, 2^63 - 1]``.
     digest : str, optional
         For a folder or a file: a hash of the contents the loader reads, so that an edited
         file makes new trials. Filled in by validation; a given value is replaced.
@@ -138,12 +147,19 @@ def _load(source: str, params_json: str, seed: int, digest: str | None) -> Truth
         return WORLDS[source].build(seed=seed, **params)
     if source.lower() not in KNOWLEDGE_GRAPHS and Path(source).is_file():
         return _load_file(Path(source), params, seed)
+    if source.lower() in KNOWLEDGE_GRAPHS:
+        unknown = sorted(set(params) - set(KG_PARAMS))
+        if unknown:
+            raise InputError(
+                "data.params",
+                f"a knowledge graph takes only {' and '.join(KG_PARAMS)}, got {', '.join(unknown)}",
+            )
+        return kg_subset(source, seed=seed, **params) if params else load_kg(source)
     if params:
         raise InputError(
-            "data.params", f"only worlds and triple files take parameters, {source!r} is neither"
+            "data.params",
+            f"only worlds, knowledge graphs and triple files take parameters, {source!r} is none",
         )
-    if source.lower() in KNOWLEDGE_GRAPHS:
-        return load_kg(source)
     return load_folder(Path(source))
 
 

@@ -27,13 +27,14 @@ from importlib.metadata import entry_points
 from artifactlab.experiments.claim_trial import CLAIM_TRUTH
 from artifactlab.experiments.compare_trial import TRUTH_COMPLETION
 from artifactlab.experiments.kinds import TrialKind
+from artifactlab.experiments.mitigate_trial import MITIGATE
 from artifactlab.experiments.toy_trial import TOY_ARTIFACTS
 
 #: the entry-point group that plugins register their trial kinds in
 PLUGIN_GROUP = "artifactlab.trial_kinds"
 #: the kinds that ship with artifactlab; tests/experiments/test_kinds.py covers each
 BUILTIN_KINDS: dict[str, TrialKind] = {
-    k.name: k for k in (TOY_ARTIFACTS, TRUTH_COMPLETION, CLAIM_TRUTH)
+    k.name: k for k in (TOY_ARTIFACTS, TRUTH_COMPLETION, CLAIM_TRUTH, MITIGATE)
 }
 
 

@@ -47,6 +47,7 @@ from artifactlab.experiments.training import build_model, run_files, train_group
 from artifactlab.models import MODELS, parameter_counts
 from artifactlab.tensor import DataTensor
 from artifactlab.tensor.completion import MAX_CONTEXTS, context_block, evaluate_completion
+from artifactlab.tensor.rank import unfolding_ranks
 from artifactlab.train import TrainConfig, TrainResult
 
 #: sweep files validate the sections with pydantic: no unknown keys, no nan or infinity
@@ -236,47 +237,6 @@ def _evaluate(cfg: dict, model: torch.nn.Module, ds, result: TrainResult, share:
 RANK_MAX_ENTRIES = 1 << 24
 
 
-def unfolding_ranks(T: np.ndarray) -> tuple[int, ...]:
-    """Numerical matrix rank of each mode-k unfolding of a 0/1 tensor.
-
-    Parameters
-    ----------
-    T : numpy.ndarray
-        A 0/1 (or bool) tensor of shape (V,) * n.
-
-    Returns
-    -------
-    tuple of int
-        ``numpy.linalg.matrix_rank(T_(k))`` for k = 0..n-1, where ``T_(k)`` has mode k as
-        rows, shape (V, V^(n-1)); the last is the rank of the (contexts x next token) matrix.
-
-    Examples
-    --------
-    >>> T = np.zeros((3, 3, 3), dtype=bool)
-    >>> T[0, 1, 2] = T[1, 1, 2] = T[2, 0, 0] = True
-    >>> unfolding_ranks(T)
-    (2, 2, 2)
-    """
-    A = np.asarray(T, dtype=bool)
-    ranks = []
-    for k in range(A.ndim):
-        mat = np.moveaxis(A, k, 0).reshape(A.shape[k], -1)  # (V, V^(n-1))
-        # repeated rows or columns leave the rank alone and shrink the SVD a lot: at
-        # tau >= 0.5 a context holds at most one entry, so at most V + 1 distinct fibers
-        mat = _distinct_rows(_distinct_rows(mat.T).T)
-        tall = mat if mat.shape[0] >= mat.shape[1] else mat.T
-        ranks.append(int(np.linalg.matrix_rank(np.ascontiguousarray(tall, dtype=np.float64))))
-    return tuple(ranks)
-
-
-def _distinct_rows(mat: np.ndarray) -> np.ndarray:
-    """The distinct rows of a bool matrix, in first-seen order (``np.unique`` is slower)."""
-    packed = np.ascontiguousarray(np.packbits(mat, axis=1))  # (rows, ceil(cols / 8))
-    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-    _, first = np.unique(keys, return_index=True)
-    return mat[np.sort(first)]
-
-
 def completion_probs(model: torch.nn.Module, V: int, n: int) -> np.ndarray:
     """The dense completion ``M^n[c, t] = p(t | c)``, float64, shape (V,) * n.
 
@@ -298,6 +258,9 @@ def completion_probs(model: torch.nn.Module, V: int, n: int) -> np.ndarray:
 
 def _rank_metrics(model: torch.nn.Module, D: DataTensor, taus: tuple[float, ...]) -> dict:
     """Unfolding ranks of ``1[M^n > tau]`` per tau and of ``1[D^n > 0]``.
+
+    Each is :func:`artifactlab.tensor.rank.unfolding_ranks` at its default tolerance, that
+    of :func:`numpy.linalg.matrix_rank`.
 
     ``completion_rank@TAU`` and ``data_rank`` are the ranks of the (contexts x next token)
     unfolding, ``..._max`` the largest over all n unfoldings. All are NaN when ``V^n`` is

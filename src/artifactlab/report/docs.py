@@ -168,6 +168,7 @@ def differences(a: object, b: object, rel: float = 1e-9, where: str = "") -> lis
             for i, (x, y) in enumerate(zip(a, b, strict=True))
             for d in differences(x, y, rel, f"{where}{i}.")
         ]
+
     def nan_like(v: object) -> bool:
         return v is None or (isinstance(v, float) and math.isnan(v))
 

@@ -24,7 +24,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from scipy import stats  # noqa: E402
 
 from artifactlab.io import write_figure  # noqa: E402
 from artifactlab.report.verdicts import RULE, mean_ci, trend  # noqa: E402
@@ -67,12 +66,6 @@ def grouped(rows: list[dict[str, str]], x: str, tau: str = TAU_COLUMN) -> list[d
             }
         )
     return points
-
-
-def _verdict(rho: float, p: float, alpha: float = 0.05) -> str:
-    if p < alpha:
-        return "supported" if rho < 0 else "contradicted"
-    return "inconclusive"
 
 
 def summarise_figure(name: str, csv_path: str | Path, x: str) -> dict:
@@ -124,12 +117,16 @@ def summarise_figure(name: str, csv_path: str | Path, x: str) -> dict:
     if x == "params_non_embedding":
         xs = np.array([float(r[x]) for r in rows])
         art = np.array([float(r[f"n_artifacts@{TAU_COLUMN}"]) for r in rows])
-        rho, pval = stats.spearmanr(xs, art)
+        seeds = [int(r["seed"]) for r in rows] if "seed" in rows[0] else list(range(len(rows)))
+        t = trend(xs, art, seeds, claimed="negative")
         smallest_ratio = min(p["mean_ratio"] for p in points)
         claims["more_params_fewer_artifacts"] = {
-            "spearman_rho": float(rho),
-            "p_value": float(pval),
-            "verdict": _verdict(rho, pval),
+            "spearman_rho": t.rho,
+            "ci_low": t.ci_low,
+            "ci_high": t.ci_high,
+            "n_seeds": t.n_seeds,
+            "verdict": t.verdict,
+            "rule": t.rule,
         }
         claims["large_models_over_10x"] = {
             "largest_model_mean_ratio": points[-1]["mean_ratio"],
@@ -139,9 +136,9 @@ def summarise_figure(name: str, csv_path: str | Path, x: str) -> dict:
             else "not supported",
         }
         lines.append(
-            "  paper: more parameters -> fewer artifacts -> "
-            f"{claims['more_params_fewer_artifacts']['verdict']}"
-            f" (Spearman rho={rho:.2f}, p={pval:.3g} over all trials)"
+            f"  paper: more parameters -> fewer artifacts -> {t.verdict} (Spearman rho="
+            f"{t.rho:.2f} over all trials, 95% bootstrap interval over {t.n_seeds} seeds "
+            f"[{t.ci_low:.2f}, {t.ci_high:.2f}]; rule: {RULE})"
         )
         lines.append(
             f"  paper: even the largest models keep >{PAPER_LARGE_MODEL_RATIO:g}x -> "

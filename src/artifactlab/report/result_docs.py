@@ -101,7 +101,10 @@ def figure_claim(root: str | Path, path: str, claim: str) -> str:
             f"observed {c['min_ratio']:.1f}x to {c['max_ratio']:.1f}x"
         )
     elif claim == "more_params_fewer_artifacts":
-        detail = f"Spearman rho = {c['spearman_rho']:+.2f}, p = {c['p_value']:.2g}"
+        lo, hi = (
+            f"{v:+.2f}" if v == v and v is not None else "n/a" for v in (c["ci_low"], c["ci_high"])
+        )
+        detail = f"Spearman rho = {c['spearman_rho']:+.2f}, 95% interval over seeds [{lo}, {hi}]"
     else:
         detail = f"{c['largest_model_mean_ratio']:.1f}x at the largest model"
     return f"{c['verdict']} ({detail})"

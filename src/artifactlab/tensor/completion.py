@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from artifactlab.checks import magnitude
+from artifactlab.checks import at_least, magnitude
 from artifactlab.errors import InputError
 from artifactlab.tensor.data_tensor import DataTensor, encode
 from artifactlab.threads import usable_cores
@@ -48,6 +48,8 @@ BLOCK_ELEMENTS = 1 << 19
 PARALLEL_MIN_LOGITS = 1 << 23
 #: most worker threads: the per-block Python work holds the GIL, so more stop paying
 MAX_WORKERS = 8
+#: where a reserved (abstention) token is predicted: CompletionReport.n_abstentions
+ABSTENTION_KINDS = ("unobserved", "truth", "train")
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,12 @@ class CompletionReport:
         hallucinations.
     n_truth : int
         Distinct n-grams of ``G`` outside the training data (0 when no ``G`` was given).
+    n_abstentions : dict or None
+        With ``reserved`` output tokens (a mitigation's abstention tokens, ids ``V ..``):
+        tau -> ``unobserved``, ``truth``, ``train``: entries ``p(r | c) > tau`` of a
+        reserved token ``r`` at unobserved contexts (wanted), at contexts of ``G`` (lost
+        generalizations; observed or not) and at observed contexts (damage to the fit).
+        Never artifacts. None without reserved tokens.
     n_artifacts_observed_contexts : dict
         tau -> artifacts that sit in observed fibers (multi-valued data).
     top_artifacts : list of Artifact
@@ -105,6 +113,7 @@ class CompletionReport:
     consistency: dict[str, float] = field(default_factory=dict)
     n_generalizations: dict[float, int] | None = None
     n_truth: int = 0
+    n_abstentions: dict[float, dict[str, int]] | None = None
 
     @property
     def ratio(self) -> dict[float, float]:
@@ -272,6 +281,8 @@ class _Plan(NamedTuple):
     ctx_keys: np.ndarray  # observed contexts, sorted
     data_keys: np.ndarray  # training n-grams, sorted
     truth_keys: np.ndarray | None  # the truth set G outside the training data, sorted
+    reserved: int  # output tokens V .. V + reserved - 1: abstentions, never artifacts
+    truth_ctx: np.ndarray  # contexts of G, sorted (for abstentions)
 
 
 class _BlockResult(NamedTuple):
@@ -282,6 +293,7 @@ class _BlockResult(NamedTuple):
     above_truth: np.ndarray  # (n_taus,) artifacts in G (generalizations)
     probs: np.ndarray  # (<= top_k,) most probable first
     keys: np.ndarray  # (<= top_k,) n-gram keys
+    abstain: np.ndarray  # (3, n_taus) abstentions: unobserved, truth, train contexts
 
 
 class _BlockReducer:
@@ -300,13 +312,22 @@ class _BlockReducer:
         plan = self.plan
         ctx = context_block(start, min(start + self.block, self.total), plan.V, plan.m)
         logits = self.logits_fn(ctx)
+        if logits.shape[1] != plan.V + plan.reserved:
+            raise ValueError(
+                f"the logits have {logits.shape[1]} columns, expected V + reserved = "
+                f"{plan.V} + {plan.reserved}"
+            )
         if self.work.shape != logits.shape or self.work.dtype != logits.dtype:
             self.work = torch.empty_like(logits)  # reused: see ToyTransformer.next_token_fn
-        margin = softmax_margin(plan.V, logits.dtype)
+        margin = softmax_margin(logits.shape[1], logits.dtype)
         rows, tokens, probs = _block_candidates(logits, plan.taus[0], margin, self.work)
         zeros = np.zeros(len(plan.taus), dtype=np.int64)
+        abstain = np.zeros((3, len(plan.taus)), dtype=np.int64)
+        if plan.reserved and len(rows):
+            rows, tokens, probs, abstain = self._abstentions(logits, rows, tokens, probs, start)
         if not len(rows):
-            return _BlockResult(zeros, zeros, zeros, np.empty(0), np.empty(0, dtype=np.int64))
+            empty = np.empty(0, dtype=np.int64)
+            return _BlockResult(zeros, zeros, zeros, np.empty(0), empty, abstain)
         ckeys = rows.numpy().astype(np.int64) + start
         keys = ckeys * plan.V + tokens.numpy()
         absent = ~_isin_sorted(keys, plan.data_keys)
@@ -322,7 +343,26 @@ class _BlockReducer:
         keep = hits[:, 0]  # artifacts only (p > the lowest tau), most probable first
         best = _TopK(plan.top_k)
         best.push(p[keep], keys[keep])  # the block's top-k: merging those equals pushing all
-        return _BlockResult(hits.sum(0), hits[in_obs].sum(0), truth, best.probs, best.keys)
+        return _BlockResult(hits.sum(0), hits[in_obs].sum(0), truth, best.probs, best.keys, abstain)
+
+    def _abstentions(
+        self, logits: Tensor, rows: Tensor, tokens: Tensor, probs: Tensor, start: int
+    ) -> tuple[Tensor, Tensor, Tensor, np.ndarray]:
+        """Split off the candidates of reserved tokens; count those above each tau by context."""
+        plan = self.plan
+        mine = tokens >= plan.V
+        out = np.zeros((3, len(plan.taus)), dtype=np.int64)
+        if bool(mine.any()):
+            sel = torch.nonzero(mine).reshape(-1)
+            margin = softmax_margin(logits.shape[1], logits.dtype)
+            _, hits = decide(logits, rows[sel], tokens[sel], probs[sel], self.tau_arr, margin)
+            ckeys = rows[sel].numpy().astype(np.int64) + start
+            observed = _isin_sorted(ckeys, plan.ctx_keys)
+            out[0] = hits[~observed].sum(0)
+            out[1] = hits[_isin_sorted(ckeys, plan.truth_ctx)].sum(0)
+            out[2] = hits[observed].sum(0)
+        keep = torch.nonzero(~mine).reshape(-1)
+        return rows[keep], tokens[keep], probs[keep], out
 
 
 def default_workers(n_logits: int) -> int:
@@ -392,6 +432,7 @@ def evaluate_completion(
     workers: int | None = None,
     make_logits_fn: Callable[[], LogitsFn] | None = None,
     truth: np.ndarray | None = None,
+    reserved: int = 0,
 ) -> CompletionReport:
     """Evaluate ``p(t | c)`` for every context and reduce it to artifacts and consistency.
 
@@ -427,6 +468,11 @@ def evaluate_completion(
     truth : numpy.ndarray, optional
         The truth set ``G``, shape (K, n): its artifacts are counted as generalizations
         in the same pass (training n-grams and repeats in it are set aside).
+    reserved : int
+        Output tokens beyond ``D.V`` (ids ``V .. V + reserved - 1``): the logits then
+        have ``V + reserved`` columns, the softmax runs over all of them, and an entry of
+        a reserved token above tau is an abstention (``n_abstentions``), never an
+        artifact. Contexts are still the ``V^(n-1)`` contexts of the data's tokens.
 
     Every ``p > tau`` is decided by :func:`decide`, exactly, on the float64 softmax of
     the logits: a count at one tau does not depend on the other taus asked for.
@@ -442,7 +488,11 @@ def evaluate_completion(
     total = check_enumerable(V, n, max_contexts)
     block = block_size or max(1, BLOCK_ELEMENTS // V)
     truth_keys = novel_truth_keys(D, truth) if truth is not None else None
-    plan = _Plan(V, n - 1, taus, top_k, encode(D.contexts, V), D.keys(), truth_keys)
+    at_least("reserved", reserved, 0)
+    truth_ctx = np.unique(truth_keys // V) if truth_keys is not None else np.zeros(0, np.int64)
+    plan = _Plan(
+        V, n - 1, taus, top_k, encode(D.contexts, V), D.keys(), truth_keys, reserved, truth_ctx
+    )
     if workers is None:
         workers = default_workers(total * V) if make_logits_fn is not None else 1
     starts = range(0, total, block)
@@ -451,12 +501,14 @@ def evaluate_completion(
     above = np.zeros(len(taus), dtype=np.int64)
     above_obs = np.zeros(len(taus), dtype=np.int64)
     above_truth = np.zeros(len(taus), dtype=np.int64)
+    abstain = np.zeros((3, len(taus)), dtype=np.int64)
     best = _TopK(top_k)
 
     def merge(start: int, result: _BlockResult) -> None:
         np.add(above, result.above, out=above)
         np.add(above_obs, result.above_obs, out=above_obs)
         np.add(above_truth, result.above_truth, out=above_truth)
+        np.add(abstain, result.abstain, out=abstain)
         best.push(result.probs, result.keys)
         if progress is not None:
             progress(min(start + block, total) - start)
@@ -484,6 +536,14 @@ def evaluate_completion(
             dict(zip(taus, above_truth.tolist(), strict=True)) if truth_keys is not None else None
         ),
         n_truth=len(truth_keys) if truth_keys is not None else 0,
+        n_abstentions=(
+            {
+                t: dict(zip(ABSTENTION_KINDS, abstain[:, i].tolist(), strict=True))
+                for i, t in enumerate(taus)
+            }
+            if reserved
+            else None
+        ),
     )
 
 

@@ -1,146 +1,83 @@
 """Rank of tensors, of datasets (effective rank) and of completions, estimated and bounded.
 
-The CP rank (docs/glossary.md#cp-rank) is NP-hard to compute. It is estimated by CP-ALS
-(:func:`tensorly.decomposition.parafac`) at ``r = 1, 2, ...`` until the relative error
-``||X - X_r|| / ||X||`` of the best of several seeded restarts falls under ``tol``; every
-error is computed here from the returned factors, never taken from tensorly (with a mask,
-tensorly divides the masked residual by the norm of the whole imputed tensor). It is
-bounded from below by the unfoldings (docs/glossary.md#unfolding-rank) and from above by
-sums of slice ranks and the trivial bound. The effective rank of a dataset
-(docs/glossary.md#effective-rank) is estimated by masked CP fitting of its normalised
-observed fibers, each with a free scale.
+This module holds the ranks of datasets and completions; the rank of one dense tensor
+(settings, unfolding ranks, bounds, the CP-ALS search) is in
+:mod:`artifactlab.tensor.cp_rank`, and every public name there is importable from here too.
+
+A data tensor ``D^n`` (or its 0/1 support) gets :func:`tensor_rank` once densified
+(:func:`data_rank`). The effective rank of a dataset (docs/glossary.md#effective-rank) is
+estimated by masked CP fitting of its normalised observed fibers, each with a free scale
+(:func:`effective_rank`). A model's completion (docs/glossary.md#completion-rank) gets the
+ranks of its logits, of ``M^n`` and of ``1[M^n > tau]`` beside the data's
+(:func:`completion_ranks`).
 
 Example
 -------
 >>> import numpy as np
->>> a, b, c = np.eye(3)
->>> X = np.einsum("i,j,k->ijk", a, a, a) + np.einsum("i,j,k->ijk", b + c, b, c)
->>> result = tensor_rank(X, RankSettings(max_rank=4))
->>> result.unfolding_ranks, result.estimate, (result.lower, result.upper)
-((2, 2, 2), 2, (2, 2))
->>> RankSettings(tol=1.5)
+>>> from artifactlab.tensor import DataTensor
+>>> D = DataTensor.from_tuples(np.array([[0, 0, 0], [1, 1, 1]]), V=2)
+>>> result = data_rank(D, RankSettings(max_rank=3))
+>>> result.unfolding_ranks, result.estimate
+((2, 2, 2), 2)
+>>> check_dense("data tensor", V=2, n=1, max_entries=MAX_ENTRIES)
 Traceback (most recent call last):
-artifactlab.errors.InputError: --tol: must be a finite number in (0, 1), got 1.5
+artifactlab.errors.InputError: data tensor: has order n = 1 (rank needs tuples of length >= 2)
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from artifactlab.checks import at_least, finite, magnitude, seed_value
+from artifactlab.checks import finite, magnitude
 from artifactlab.errors import InputError
+from artifactlab.tensor.cp_rank import (
+    MAX_ENTRIES,
+    Progress,
+    RankFit,
+    RankSettings,
+    TensorRank,
+    cp_error,
+    numerical_rank,
+    search_rank,
+    slice_bound,
+    tail_rank,
+    tensor_rank,
+    trivial_bound,
+    unfold,
+    unfolding_ranks,
+)
 from artifactlab.tensor.data_tensor import DataTensor
 
-#: most entries a data or completion tensor may have to be densified (V^n)
-MAX_ENTRIES = 1 << 22
-
-Progress = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class RankSettings:
-    """How ranks are estimated; validated here, whether they come from Python or the CLI.
-
-    Attributes
-    ----------
-    max_rank : int
-        Largest CP rank tried.
-    tol : float
-        A rank-r fit is exact enough when its relative error is below ``tol``, in (0, 1).
-    rtol : float
-        Numerical rank of a matrix: singular values above ``rtol * s_max``, in (0, 1).
-        The default keeps float32 rounding (relative 1e-7, as in model logits) out.
-    restarts : int
-        CP-ALS runs per rank: the first from an SVD start, the others random.
-    seed : int
-        Seed of the random starts.
-    n_iter : int
-        ALS iterations per run.
-    max_entries : int
-        Densify a sparse tensor only up to this many entries.
-    from_lower : bool
-        Start the search at the lower bound: no rank below it can fit within ``tol``, so
-        those fits are skipped (False: fit every rank from 1, to see their errors).
-    """
-
-    max_rank: int = 8
-    tol: float = 1e-4
-    rtol: float = 1e-6
-    restarts: int = 3
-    seed: int = 0
-    n_iter: int = 200
-    max_entries: int = MAX_ENTRIES
-    from_lower: bool = True
-
-    def __post_init__(self) -> None:
-        at_least("--max-rank", self.max_rank, 1)
-        at_least("--restarts", self.restarts, 1)
-        at_least("--n-iter", self.n_iter, 1)
-        at_least("--max-entries", self.max_entries, 1)
-        seed_value("--seed", self.seed)
-        for name in ("tol", "rtol"):
-            finite(f"--{name}", getattr(self, name), low=0, high=1, low_open=True, high_open=True)
-
-    def fits(self) -> int:
-        """Most CP-ALS runs of one estimate (the length of its progress bar)."""
-        return self.max_rank * self.restarts
-
-
-@dataclass(frozen=True)
-class RankFit:
-    """Best relative error of rank-``rank`` fits over the restarts that ran."""
-
-    rank: int
-    error: float
-    restarts: int
-
-
-@dataclass(frozen=True)
-class TensorRank:
-    """Rank estimate and bounds of one tensor.
-
-    Attributes
-    ----------
-    shape : tuple of int
-        The tensor's shape.
-    nnz : int
-        Its non-zero entries.
-    unfolding_ranks : tuple of int
-        Numerical rank (``rtol``) of each mode-k unfolding; their maximum bounds the exact
-        CP rank from below.
-    estimate : int or None
-        Least ``r <= max_rank`` with a fit error below ``tol``; None if there is none.
-    lower, upper : int
-        Bounds on the least rank of a tensor within ``tol`` of this one: ``lower`` from the
-        unfoldings' tail energy, ``upper`` the estimate, the slice bound or the trivial bound.
-    slice_bound, trivial_bound : int
-        Upper bounds on the exact rank: the least sum of matrix ranks of two-mode slices,
-        and the least product of all dimensions but one.
-    fits : list of RankFit
-        Per rank tried, the best error over restarts.
-    """
-
-    shape: tuple[int, ...]
-    nnz: int
-    unfolding_ranks: tuple[int, ...]
-    estimate: int | None
-    lower: int
-    upper: int
-    slice_bound: int
-    trivial_bound: int
-    tol: float
-    rtol: float
-    fits: list[RankFit] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        """JSON-ready fields."""
-        return {**asdict(self), "shape": list(self.shape)}
+__all__ = [
+    "MAX_ENTRIES",
+    "CompletionRanks",
+    "EffectiveRank",
+    "Progress",
+    "RankFit",
+    "RankSettings",
+    "TensorRank",
+    "check_dense",
+    "completion_ranks",
+    "completion_tensors",
+    "cp_error",
+    "data_rank",
+    "dense_data",
+    "effective_rank",
+    "fiber_error",
+    "numerical_rank",
+    "search_rank",
+    "slice_bound",
+    "tail_rank",
+    "tensor_rank",
+    "trivial_bound",
+    "unfold",
+    "unfolding_ranks",
+]
 
 
 @dataclass(frozen=True)
@@ -170,157 +107,6 @@ class EffectiveRank:
     def to_dict(self) -> dict:
         """JSON-ready fields."""
         return asdict(self)
-
-
-# --- bounds ------------------------------------------------------------------------------
-
-
-def unfold(X: np.ndarray, mode: int) -> np.ndarray:
-    """Mode-``mode`` unfolding, shape (X.shape[mode], X.size / X.shape[mode])."""
-    return np.moveaxis(X, mode, 0).reshape(X.shape[mode], -1)
-
-
-def numerical_rank(s: np.ndarray, rtol: float) -> int:
-    """Singular values ``s`` (descending) above ``rtol * s_max``."""
-    return int(np.sum(s > rtol * s[0])) if s.size and s[0] > 0 else 0
-
-
-def tail_rank(s: np.ndarray, tol: float) -> int:
-    """Least ``k`` with ``sqrt(sum_{j >= k} s_j^2) < tol * ||s||`` (``s`` descending).
-
-    Any matrix within relative Frobenius error ``tol`` of one with singular values ``s``
-    has rank at least this (Eckart-Young).
-    """
-    energy = np.cumsum((s**2)[::-1])[::-1]  # energy[k] = sum_{j >= k} s_j^2
-    if not s.size or energy[0] == 0:
-        return 0
-    return int(np.sum(np.sqrt(energy) >= tol * math.sqrt(energy[0])))
-
-
-def slice_bound(X: np.ndarray, rtol: float) -> int:
-    """Least, over pairs of modes, of the sum of the matrix ranks of the slices in them."""
-    best = None
-    for a in range(X.ndim):
-        for b in range(a + 1, X.ndim):
-            stack = np.moveaxis(X, (a, b), (-2, -1)).reshape(-1, X.shape[a], X.shape[b])
-            s = np.linalg.svd(stack, compute_uv=False)  # (slices, min(da, db))
-            total = int(np.sum(s > rtol * s.max())) if s.max() > 0 else 0
-            best = total if best is None else min(best, total)
-    return best if best is not None else 0
-
-
-def trivial_bound(shape: Sequence[int]) -> int:
-    """``min_k prod_{j != k} shape[j]``: a sum of that many rank-one terms always suffices."""
-    return min(math.prod(shape) // d for d in shape) if all(shape) else 0
-
-
-# --- CP fitting ----------------------------------------------------------------------------
-
-
-def _start(settings: RankSettings, r: int, k: int) -> tuple[str, np.random.RandomState]:
-    seed = np.random.SeedSequence([settings.seed, r, k]).generate_state(1)[0]
-    return ("svd" if k == 0 else "random"), np.random.RandomState(seed)
-
-
-def cp_error(X: np.ndarray, r: int, init, state, n_iter: int, mask=None):
-    """One CP-ALS run: the fitted CP tensor and its dense reconstruction ``X_r``.
-
-    When a rank-``r`` step is singular (more components than the data supports), the run
-    is repeated with a ridge term ``1e-9 * ||X||^(2 (n-1) / n)``, small against the Gram
-    matrices that ALS inverts. The caller measures every error from ``X_r``.
-    """
-    import tensorly as tl
-    from tensorly.decomposition import parafac
-
-    ridge = 1e-9 * float(np.linalg.norm(X)) ** (2 * (X.ndim - 1) / X.ndim)
-    with tl.backend_context("numpy"), warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", UserWarning)  # an SVD start wider than a mode: clipped
-        for l2_reg in (0.0, ridge):
-            try:
-                cp = parafac(
-                    X, r, n_iter_max=n_iter, init=init, random_state=state, tol=1e-10,
-                    mask=mask, l2_reg=l2_reg,
-                )  # fmt: skip
-            except np.linalg.LinAlgError:
-                continue
-            Xr = tl.cp_to_tensor(cp)
-            if np.isfinite(Xr).all():  # a diverged run (overflow) fits nothing either
-                return cp, Xr
-    return init, np.zeros_like(X)  # singular or diverged: count the run as fitting nothing
-
-
-def _check_tensor(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim < 2:
-        raise InputError(
-            "tensor", f"has order {X.ndim}", "rank needs a tensor of order >= 2 (tuples of 2+)"
-        )
-    if not np.isfinite(X).all():
-        raise InputError("tensor", "holds NaN or infinite entries", "check the model or data")
-    return X
-
-
-def _search(
-    fit: Callable[[int, int], float], settings: RankSettings, advance: Progress, lower: int
-) -> tuple[int | None, list[RankFit]]:
-    """Fit ``r = 1, 2, ...`` (restart ``k`` by ``fit(r, k)``) until an error is below ``tol``.
-
-    With ``settings.from_lower`` the search starts at ``lower`` instead of 1.
-
-    Restarts of a rank stop at the first exact-enough fit; ``advance`` gets every run, and
-    the runs left out at the end, so a progress bar always fills.
-    """
-    fits: list[RankFit] = []
-    for r in range(max(1, lower) if settings.from_lower else 1, settings.max_rank + 1):
-        best, runs = math.inf, 0
-        for k in range(settings.restarts):
-            best, runs = min(best, fit(r, k)), runs + 1
-            if best < settings.tol:
-                break
-        advance(runs)
-        fits.append(RankFit(r, best, runs))
-        if best < settings.tol:
-            break
-    advance(settings.fits() - sum(f.restarts for f in fits))
-    return (fits[-1].rank if fits and fits[-1].error < settings.tol else None), fits
-
-
-def tensor_rank(
-    X: np.ndarray, settings: RankSettings | None = None, progress: Progress | None = None
-) -> TensorRank:
-    """Unfolding ranks, CP-rank estimate and bounds of a dense tensor of order >= 2.
-
-    Parameters
-    ----------
-    X : numpy.ndarray
-        The tensor, shape (d_1, ..., d_n).
-    settings : RankSettings, optional
-        Tolerances, ranks and restarts (defaults: :class:`RankSettings`).
-    progress : callable, optional
-        Called with the number of CP-ALS runs done (``settings.fits()`` in all).
-    """
-    settings, X = settings or RankSettings(), _check_tensor(X)
-    advance = progress or (lambda k: None)
-    svals = [np.linalg.svd(unfold(X, k), compute_uv=False) for k in range(X.ndim)]
-    unfolding = tuple(numerical_rank(s, settings.rtol) for s in svals)
-    lower = max(tail_rank(s, settings.tol) for s in svals)
-    sb, tb = slice_bound(X, settings.rtol), trivial_bound(X.shape)
-    norm = float(np.linalg.norm(X))
-
-    def fit(r: int, k: int) -> float:
-        _, Xr = cp_error(X, r, *_start(settings, r, k), settings.n_iter)
-        return float(np.linalg.norm(X - Xr)) / norm
-
-    if norm == 0:  # the zero tensor has rank 0: nothing to fit
-        estimate, fits = 0, []
-        advance(settings.fits())
-    else:
-        estimate, fits = _search(fit, settings, advance, lower)
-    upper = min(x for x in (estimate, sb, tb) if x is not None)
-    return TensorRank(
-        X.shape, int(np.count_nonzero(X)), unfolding, estimate, min(lower, upper), upper, sb, tb,
-        settings.tol, settings.rtol, fits,
-    )  # fmt: skip
 
 
 # --- data tensors and effective rank ---------------------------------------------------------
@@ -433,7 +219,7 @@ def effective_rank(
     Q /= np.linalg.norm(Q, axis=1, keepdims=True)  # (C, V) unit fibers
     lower = tail_rank(np.linalg.svd(Q, compute_uv=False), settings.tol)
     fit = functools.partial(_masked_fit, D, Q, settings)
-    estimate, fits = _search(fit, settings, progress or (lambda k: None), lower)
+    estimate, fits = search_rank(fit, settings, progress or (lambda k: None), lower)
     upper = min(x for x in (estimate, data.slice_bound, data.trivial_bound) if x is not None)
     return EffectiveRank(len(Q), estimate, min(lower, upper), upper, settings.tol, fits)
 

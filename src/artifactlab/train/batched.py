@@ -40,6 +40,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -56,6 +57,29 @@ EPS = 1e-8
 
 #: (params, tuples) -> (logits, targets): stacked weights, (M, N, n) tuples -> (M, R, V), (M, R)
 LogitsFn = Callable[[dict[str, Tensor], Tensor], tuple[Tensor, Tensor]]
+
+
+class Objective(Protocol):
+    """A training loss in place of the mean cross-entropy (the mitigations use it).
+
+    Called once per step with the batched forward, the active members' stacked
+    weights, their logits and targets on the training tuples, the members' indices
+    (into the lists given to :func:`train_batched`) and the updates made so far.
+    Returns each member's loss, shape (M,): it is minimised, and it is the loss the
+    stopping rules (``loss_tol``) read.
+    """
+
+    def __call__(
+        self,
+        logits_fn: LogitsFn,
+        params: dict[str, Tensor],
+        logits: Tensor,
+        targets: Tensor,
+        members: list[int],
+        step: int,
+    ) -> Tensor:
+        """Each active member's loss, shape (M,)."""
+        ...
 
 
 def can_batch(
@@ -116,6 +140,7 @@ def train_batched(
     datasets: Sequence[np.ndarray],
     cfgs: Sequence[TrainConfig],
     progress: Callable[[int, int], None] | None = None,
+    objective: Objective | None = None,
 ) -> list[TrainResult]:
     """Train each model in place on its own tuples, all members in one batched step.
 
@@ -136,6 +161,10 @@ def train_batched(
         ``batch_size`` must be None or >= N (full-batch training).
     progress : callable, optional
         Called as ``progress(done_members, total_members)`` each time a member stops.
+    objective : Objective, optional
+        The loss to minimise instead of each member's mean cross-entropy; the stopping
+        rules and the reported ``loss`` then read it (accuracy stays the training
+        tuples' argmax accuracy).
 
     Returns
     -------
@@ -162,7 +191,10 @@ def train_batched(
     step = 0
     while True:
         logits, targets = logits_fn(stack.params, stack.data)
-        losses = _member_losses(logits, targets)  # (M,)
+        if objective is None:
+            losses = member_losses(logits, targets)  # (M,)
+        else:
+            losses = objective(logits_fn, stack.params, logits, targets, list(stack.ids), step)
         stops = _check(step, [cfgs[i] for i in stack.ids], losses, logits, targets, stack.ids, logs)
         for pos, (why, loss, acc) in stops.items():
             member = stack.ids[pos]
@@ -182,7 +214,7 @@ def train_batched(
     return [r for r in results if r is not None]
 
 
-def _member_losses(logits: Tensor, targets: Tensor) -> Tensor:
+def member_losses(logits: Tensor, targets: Tensor) -> Tensor:
     """Mean cross-entropy of each member: logits (M, R, V), targets (M, R) -> (M,)."""
     M, R, V = logits.shape
     ce = F.cross_entropy(logits.reshape(M * R, V), targets.reshape(M * R), reduction="none")
