@@ -1,5 +1,7 @@
 """One way to check a number: an integer at least some bound, a seed, or a finite float in a range.
 
+(And one way to check a comma-separated list of names: :func:`name_list`.)
+
 Every config's ``__post_init__`` and every CLI validator goes through these, so a value
 is refused the same way wherever it comes from (an option, a sweep file, Python), with
 a message naming where it came from. ``nan`` and infinities are refused where a number
@@ -24,6 +26,7 @@ artifactlab.errors.InputError: --seed: must be >= 0, got -1
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from artifactlab.errors import InputError
@@ -41,6 +44,23 @@ def at_least(where: str, value: Any, low: int) -> int:
     if value < low:
         raise InputError(where, f"must be >= {low}, got {_short(value)}")
     return value
+
+
+def name_list(where: str, text: str, known: Sequence[str], noun: str, hint: str = "") -> list[str]:
+    """``"a, b,a"`` -> ``["a", "b"]`` if every name is one of ``known``; InputError otherwise.
+
+    The message lists the unknown names (``unknown model(s) x``) or says the list is
+    empty, with the known names (and ``hint``) as what to do.
+    """
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in names if m not in known]
+    if unknown or not names:
+        raise InputError(
+            where,
+            f"unknown {noun}(s) {', '.join(unknown)}" if unknown else "is empty",
+            f"choose from {', '.join(known)}{hint}",
+        )
+    return list(dict.fromkeys(names))
 
 
 def seed_value(where: str, value: Any) -> int:

@@ -41,7 +41,7 @@ import math
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ __all__ = [
     "json_text",
     "os_error",
     "read_lines",
+    "render_csv",
     "staged_file",
     "staged_files",
     "staged_folder",
@@ -397,6 +398,30 @@ def write_figure(path: str | Path, fig: Any, dpi: int = 120) -> Path:
             "the data may hold values too large to plot",
         ) from None
     return write_bytes(path, buffer.getvalue())
+
+
+def render_csv(
+    out: Path,
+    stem: str,
+    summarise: Callable[[Path], dict],
+    draw: Callable[[dict, Path], Any],
+    command: str | None = None,
+) -> dict:
+    """From ``OUT/STEM.csv``: ``STEM_summary.json``/``.txt`` and ``STEM.png``, all or none.
+
+    ``summarise(csv_path)`` returns the summary (with its ``text``); ``draw(summary,
+    png_path)`` writes the figure. A missing CSV is an InputError that says to run
+    ``artifactlab COMMAND`` (default ``STEM``) first.
+    """
+    csv_path = Path(out) / f"{stem}.csv"
+    if not csv_path.is_file():
+        raise InputError(str(csv_path), "not found", f"run `artifactlab {command or stem}` first")
+    summary = summarise(csv_path)
+    with staged_files(out) as tmp:  # the summary and the figure appear together or not at all
+        write_json(tmp / f"{stem}_summary.json", summary)
+        write_text(tmp / f"{stem}_summary.txt", summary["text"] + "\n")
+        draw(summary, tmp / f"{stem}.png")
+    return summary
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -43,7 +43,8 @@ def test_compare_on_a_world_writes_table_plot_and_summary(cli, tmp_path):
         (("--data", "siblings", "--seeds", "0"), "--seeds: must be >= 1"),
         (("--data", "siblings", "-p", "n_cats=2"), "world siblings has no parameter 'n_cats'"),
         (("--data", "siblings", "-p", "family_size=1"), "siblings family_size: must be >= 2"),
-        (("--data", "nations", "-p", "holdout=0.2"), "takes no parameters"),
+        (("--data", "nations", "-p", "split=0.2"), "knowledge graph nations has no parameter"),
+        (("--data", "grammar.txt.nope", "-p", "holdout=0.2"), "takes no parameters"),
     ],
 )
 def test_bad_compare_inputs(cli, tmp_path, args, words):

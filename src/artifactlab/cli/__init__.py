@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from artifactlab import __version__
-from artifactlab.cli import artifacts, claims, compare, export, rank, reproduce, train
+from artifactlab.cli import artifacts, claims, compare, export, mitigate, rank, reproduce, train
 from artifactlab.cli.data import make_data_app
 from artifactlab.cli.interp import interp_app
 from artifactlab.cli.ls import ls_app
@@ -73,6 +73,7 @@ export.register(app)
 reproduce.register(app)
 compare.register(app)
 claims.register(app)
+mitigate.register(app)
 rank.register(app)
 app.add_typer(sweep_app, name="sweep")
 app.add_typer(interp_app, name="interp")

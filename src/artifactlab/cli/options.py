@@ -53,6 +53,27 @@ Workers = Annotated[
 ]
 
 
+def data_param(extra: str = "") -> Any:
+    """The type of ``--param/-p`` (repeatable ``KEY=VALUE``) of a command with ``--data``.
+
+    ``extra`` names the parameters of sources besides worlds and triple files (a clause
+    ending in ``", "``).
+    """
+    return Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="KEY=VALUE, repeatable: a world's parameters (`artifactlab ls worlds`), "
+            f"{extra}or holdout=FRACTION for a triple file.",
+        ),
+    ]
+
+
+#: ``--param/-p`` of ``compare``: worlds and triple files
+DataParam = data_param()
+
+
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn an InputError into one line on standard error and exit code 2.
 
@@ -153,6 +174,36 @@ def taus(values: list[float] | None) -> list[float]:
     return [
         finite("--tau", t, low=0, high=1, low_open=True, high_open=True) for t in values or [0.5]
     ]
+
+
+def data_params(
+    data: str, pairs: list[str], sources: dict[str, dict] | None = None
+) -> dict[str, int | float]:
+    """``--param`` values for ``--data``: a world's, a triple file's or a knowledge graph's.
+
+    A triple file takes ``holdout``; a knowledge graph ``relations`` (keep the most
+    frequent) and ``holdout`` (re-split). ``sources`` adds other names that take
+    parameters (name -> defaults), as ``random``.
+    """
+    from artifactlab.data.kg import KNOWLEDGE_GRAPHS
+    from artifactlab.data.world_folder import parse_pairs
+    from artifactlab.data.worlds import WORLDS
+    from artifactlab.experiments.compare_trial import FILE_HOLDOUT
+
+    if data in WORLDS:
+        return parse_pairs(f"world {data}", WORLDS[data].defaults, pairs)
+    if data.lower() in KNOWLEDGE_GRAPHS:  # no defaults filled in: none keeps the standard split
+        return parse_pairs(f"knowledge graph {data}", {"relations": 0, "holdout": 0.1}, pairs)
+    if sources and data in sources:
+        return parse_pairs(data, sources[data], pairs)
+    if Path(data).is_file():
+        return parse_pairs(f"triple file {data}", {"holdout": FILE_HOLDOUT}, pairs)
+    if pairs:
+        only = " and ".join(
+            [", ".join(["worlds", "knowledge graphs", *(sources or {})]), "triple files"]
+        )
+        raise InputError("--param", f"{data!r} takes no parameters (only {only})")
+    return {}
 
 
 # --- outputs -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Progress bars for long work (Rich, on standard error so ``--json`` output stays clean).
 
 :func:`progress_bar` counts steps; :func:`sweep_progress` counts a sweep's trials (done,
-running, failed, time left) and prints each failure as one line. Descriptions and
+running, failed, time left) and prints each failure as one line; :func:`run_resumable`
+runs a command's own sweep file with it (``compare``, ``mitigate``). Descriptions and
 failure lines are user text (a sweep's name, its grid values, an error): they are
 printed literally, with control characters escaped (:func:`~artifactlab.cli.options.printable`).
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -103,3 +105,34 @@ def sweep_progress(name: str, quiet: bool):
             bar.update(task, advance=len(trials) if event != "start" else 0, **state)
 
         yield on_event
+
+
+def run_resumable(out: Path, name: str, text: str, n_workers: int, quiet: bool) -> None:
+    """Write ``OUT/NAME.yaml``, run it (store ``OUT/NAME/``, resumed), export ``OUT/NAME.csv``.
+
+    The sweep text is loaded (every trial checked) in a scratch folder before anything
+    is written. Failed trials end the command with one line each and exit code 1.
+    """
+    import typer
+
+    from artifactlab.experiments.runner import TrialsFailedError, run_sweep
+    from artifactlab.experiments.store import ResultsStore
+    from artifactlab.experiments.sweep_file import load_sweep
+    from artifactlab.experiments.table import sweep_rows, write_table
+    from artifactlab.io import staged_files, write_text
+
+    path = out / f"{name}.yaml"
+    resumed = path.is_file()
+    with staged_files(out) as scratch:  # nothing is written unless the sweep file loads
+        load_sweep(write_text(scratch / path.name, text))
+    sweep = load_sweep(path)
+    backend = "processes" if n_workers > 1 else "local"
+    if resumed and not quiet:
+        typer.echo(f"resuming {printable(sweep.default_store)}: finished trials are kept", err=True)
+    with ResultsStore.open(sweep.default_store) as store:
+        with sweep_progress(name, quiet) as on_event:
+            summary = run_sweep(sweep, store, backend, n_workers, on_event=on_event)
+        write_table(sweep_rows(sweep, store), "csv", out / f"{name}.csv")
+    if summary.failed:
+        typer.echo(f"error: {printable(TrialsFailedError(name, summary))}", err=True)
+        raise typer.Exit(1)

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from artifactlab.errors import InputError
-from artifactlab.io import staged_files, write_figure, write_json, write_text
+from artifactlab.checks import name_list
+from artifactlab.io import render_csv, write_figure
 
 #: every registered model name, each at its config's defaults (chosen before any run)
 DEFAULT_MODELS = ("ngram", "cp", "distmult", "rescal", "complex", "attn", "attn-mlp")
@@ -49,15 +49,7 @@ def parse_models(text: str) -> list[str]:
     """``"ngram,cp,attn"`` -> registered model names, checked (``artifactlab ls models``)."""
     from artifactlab.models.registry import MODELS
 
-    names = [m.strip() for m in text.split(",") if m.strip()]
-    unknown = [m for m in names if m not in MODELS]
-    if unknown or not names:
-        raise InputError(
-            "--models",
-            f"unknown model(s) {', '.join(unknown)}" if unknown else "is empty",
-            f"choose from {', '.join(MODELS)}",
-        )
-    return list(dict.fromkeys(names))
+    return name_list("--models", text, list(MODELS), "model")
 
 
 def sweep_yaml(
@@ -171,12 +163,6 @@ def plot(csv_path: Path, png_path: Path, title: str) -> Path:
 
 def render(out: Path, title: str) -> dict:
     """Summary and plot from ``OUT/compare.csv``."""
-    csv_path = out / "compare.csv"
-    if not csv_path.is_file():
-        raise InputError(str(csv_path), "not found", "run `artifactlab compare` first")
-    summary = summarise(csv_path)
-    with staged_files(out) as tmp:  # the summary and the plot appear together or not at all
-        write_json(tmp / "compare_summary.json", summary)
-        write_text(tmp / "compare_summary.txt", summary["text"] + "\n")
-        plot(csv_path, tmp / "compare.png", title)
-    return summary
+    return render_csv(
+        out, "compare", summarise, lambda _, png: plot(out / "compare.csv", png, title)
+    )

@@ -14,7 +14,7 @@ cannot be loaded, is not a TrialKind, or reuses a known name is skipped with a w
 Example
 -------
 >>> sorted(BUILTIN_KINDS)
-['claim-truth', 'toy-artifacts', 'truth-completion']
+['claim-truth', 'mitigate', 'toy-artifacts', 'truth-completion']
 >>> TRIAL_KINDS["toy-artifacts"].metrics[:3]
 ('n_train', 'params_total', 'params_non_embedding')
 """

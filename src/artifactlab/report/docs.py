@@ -197,6 +197,8 @@ def _load_renderers() -> None:
     # the renderers register themselves on import; imported here, not at the top, because
     # they import this module
     import artifactlab.report.bench_docs  # noqa: F401
+    import artifactlab.report.bench_scale  # noqa: F401
+    import artifactlab.report.mitigation_docs  # noqa: F401
     import artifactlab.report.result_docs  # noqa: F401
 
 
