@@ -23,6 +23,7 @@ import typer
 from artifactlab import __version__
 from artifactlab.cli import artifacts, claims, compare, export, mitigate, rank, reproduce, train
 from artifactlab.cli.data import make_data_app
+from artifactlab.cli.index import index_app
 from artifactlab.cli.interp import interp_app
 from artifactlab.cli.ls import ls_app
 from artifactlab.cli.sweep import sweep_app
@@ -77,6 +78,7 @@ mitigate.register(app)
 rank.register(app)
 app.add_typer(sweep_app, name="sweep")
 app.add_typer(interp_app, name="interp")
+app.add_typer(index_app, name="index")
 app.add_typer(ls_app, name="ls")
 
 # the UsageError class of whichever click typer runs on (recent typer vendors its own click)

@@ -73,12 +73,65 @@ def artifacts(
     overwrite: Overwrite = False,
     quiet: Quiet = False,
     as_json: Json = False,
+    estimate: Annotated[
+        bool,
+        typer.Option(
+            "--estimate",
+            help="Estimate the count from sampled contexts instead of enumerating all "
+            "V^(n-1) (for when that is too many), with 95% intervals.",
+        ),
+    ] = False,
+    samples: Annotated[
+        int | None, typer.Option(help="With --estimate: contexts to sample (default 10,000).")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="With --estimate: where contexts come from: uniform (default), corpus "
+            "(the training tuples' contexts) or model (the model's own generations)."
+        ),
+    ] = None,
+    target_rel_error: Annotated[
+        float | None,
+        typer.Option(
+            help="With --estimate: sample on until each interval's half-width is below this "
+            "share of its estimate, in (0, 1); needs --max-samples."
+        ),
+    ] = None,
+    max_samples: Annotated[
+        int | None,
+        typer.Option(help="With --target-rel-error: the most contexts to sample."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="With --estimate: seed of the sampling (default 0).")
+    ] = None,
 ) -> None:
     """Count the run's artifacts: absent n-grams with p > tau over all V^(n-1) contexts.
 
     With --truth, every artifact is labelled: a generalization if it is in G, a hallucination
     otherwise (docs/glossary.md#truth-set), and the model is scored on the held-out tuples.
+    With --estimate, the count is estimated from sampled contexts instead.
     """
+    from artifactlab.cli.artifacts_estimate import estimate_options_given, run_estimate
+
+    given = estimate_options_given(
+        samples=samples,
+        source=source,
+        target_rel_error=target_rel_error,
+        max_samples=max_samples,
+        seed=seed,
+    )
+    if estimate:
+        for name, value in (("--truth", truth), ("--test", test), ("--dense", dense)):
+            if value is not None:
+                raise InputError(name, "does not go with --estimate", f"leave out {name}")
+        run_estimate(
+            run_dir, taus(tau), samples, source, target_rel_error, max_samples, seed, quiet,
+            as_json,
+        )  # fmt: skip
+        return
+    if given:
+        raise InputError(given[0], "needs --estimate", "add --estimate, or leave it out")
     from artifactlab.cli.progress import progress_bar
     from artifactlab.runs import load_run
     from artifactlab.tensor import DataTensor
