@@ -6,7 +6,7 @@ Example
 -------
 >>> from artifactlab.experiments import FIGURES, TRIAL_KINDS
 >>> sorted(FIGURES), sorted(TRIAL_KINDS)
-(['fig2', 'fig3'], ['claim-truth', 'toy-artifacts', 'truth-completion'])
+(['fig2', 'fig3'], ['claim-truth', 'mitigate', 'toy-artifacts', 'truth-completion'])
 """
 
 from __future__ import annotations

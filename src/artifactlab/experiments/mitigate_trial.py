@@ -29,7 +29,7 @@ Example
 (7, 'unsupported')
 >>> out = MITIGATE.run_group([cfg])[0]
 >>> out.metrics["n_extra"], out.metrics["n_artifacts@0.5"] >= 0
-(13, True)
+(14, True)
 """
 
 from __future__ import annotations
