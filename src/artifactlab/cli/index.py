@@ -187,3 +187,32 @@ def next_command(
         ]
         blocks.append("\n".join(lines))
     emit(rows, as_json, "\n".join(blocks))
+
+
+@index_app.command("stats")
+@user_errors
+def stats_command(
+    index_dir: IndexDir,
+    max_n: Annotated[int, typer.Option("--max-n", help="Largest n summarised.")] = 8,
+    as_json: Json = False,
+) -> None:
+    """The data tensors D^n of the corpus for n = 2..MAX_N, through the index (never built).
+
+    Per n: the non-zeros of D^n (distinct n-grams), the observed contexts (distinct
+    (n-1)-grams some token follows), all V^(n-1) contexts, and the density of D^n.
+    """
+    from artifactlab.data.corpus_index import CorpusIndex
+    from artifactlab.data.corpus_stats import tensor_summary
+
+    count("--max-n", max_n, 2)
+    index = CorpusIndex.load(index_dir)
+    rows = tensor_summary(index, max_n)
+    head = "n | non-zeros of D^n | observed contexts | all contexts V^(n-1) | density"
+    lines = [f"{index.n_tokens:,} tokens, V = {index.vocab_size:,}", head]
+    lines += [
+        f"{r['n']} | {r['nnz']:,} | {r['observed_contexts']:,} | {r['contexts']:.3g} | "
+        f"{r['density']:.3g}"
+        for r in rows
+    ]
+    emit({"n_tokens": index.n_tokens, "V": index.vocab_size, "tensors": rows}, as_json,
+         "\n".join(lines))  # fmt: skip
