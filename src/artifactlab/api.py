@@ -42,6 +42,7 @@ from typing import Any
 import torch
 
 from artifactlab.data.tuples import TupleDataset, Vocabulary, load_tuples
+from artifactlab.device import place
 from artifactlab.errors import InputError
 from artifactlab.models import find_model
 from artifactlab.tensor.completion import MAX_CONTEXTS, CompletionReport, evaluate_completion
@@ -233,7 +234,13 @@ class Completion:
         return "\n".join(lines)
 
 
-def fit(dataset: TupleDataset, model: str = "attn", seed: int = 0, **options: Any) -> TrainedModel:
+def fit(
+    dataset: TupleDataset,
+    model: str = "attn",
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    **options: Any,
+) -> TrainedModel:
     """Train a registered model on a dataset, as ``artifactlab train`` does.
 
     The model's ``V`` and ``n_ctx`` come from the data; the model is trained on the last
@@ -248,6 +255,10 @@ def fit(dataset: TupleDataset, model: str = "attn", seed: int = 0, **options: An
         A name in ``artifactlab.models.MODELS``: ``attn``, ``ngram``, ``cp``, ...
     seed : int
         Seed of the weight initialisation and the minibatch order.
+    device : str or torch.device, optional
+        Where to train: ``cpu``, ``cuda`` (``cuda:N``) or ``auto``; default the
+        process-wide device (``ARTIFACTLAB_DEVICE``, else the CPU). The weights are
+        initialised on the CPU either way. The model stays on this device.
     **options
         Fields of the model's config (``d_model=16``, ``n_heads=2``, ``rank=8``, ...) or of
         :class:`~artifactlab.train.TrainConfig` (``lr``, ``max_steps``, ``mode``, ...).
@@ -259,7 +270,8 @@ def fit(dataset: TupleDataset, model: str = "attn", seed: int = 0, **options: An
     Raises
     ------
     InputError
-        An unknown model or option, a bad option value, or tuples shorter than 2 tokens.
+        An unknown model or option, a bad option value, tuples shorter than 2 tokens, or
+        a CUDA device that is not visible.
     """
     spec = find_model(model, "model")
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -268,7 +280,7 @@ def fit(dataset: TupleDataset, model: str = "attn", seed: int = 0, **options: An
         raise InputError("dataset", "tuples need at least 2 tokens (a context and a next token)")
     model_options, train_options = _split_options(model, spec.options, options)
     train_cfg = TrainConfig(seed=seed, **train_options)
-    net = spec.build(V=dataset.vocab.V, n_ctx=dataset.n, seed=seed, **model_options)
+    net = place(spec.build(V=dataset.vocab.V, n_ctx=dataset.n, seed=seed, **model_options), device)
     result = fit_model(net, dataset.tuples, train_cfg)
     net.eval()
     return TrainedModel(model, net, dataset, seed, train_cfg, result)

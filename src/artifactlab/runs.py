@@ -43,6 +43,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from artifactlab.data.tuples import TupleDataset, Vocabulary, load_tuples
+from artifactlab.device import place
 from artifactlab.errors import InputError
 from artifactlab.io import staged_folder, write_json
 from artifactlab.models import MODELS, parameter_counts
@@ -123,7 +124,8 @@ def save_run(
         "provenance": provenance(),
         **(extra or {}),
     }
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    # safetensors holds CPU tensors: weights trained on a GPU are copied to the CPU first
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with staged_folder(path) as tmp:
         save_file(state, tmp / "model.safetensors")
         write_json(tmp / "config.json", config)  # NaN and infinities as null
@@ -133,8 +135,12 @@ def save_run(
     return path
 
 
-def load_run(path: str | Path) -> Run:
+def load_run(path: str | Path, device: str | Any | None = None) -> Run:
     """Load a run folder written by :func:`save_run`, its files checked against each other.
+
+    The weights are read on the CPU, checked, then the model is moved to ``device``: a
+    name (``cpu``, ``cuda``, ``cuda:N``, ``auto``) or ``torch.device``; default the
+    process-wide device (:func:`artifactlab.device.default_device`, the CLI's ``--device``).
 
     Raises
     ------
@@ -145,7 +151,7 @@ def load_run(path: str | Path) -> Run:
         ``model.safetensors`` do not have the shapes the config says, or ``train.tsv``
         holds tokens outside the vocabulary or tuples of a length the model cannot take.
         The message names the file at fault. Folders saved before the hash was recorded
-        load without that check.
+        load without that check. Also a CUDA ``device`` that is not visible.
     """
     path = Path(path)
     for name in _FILES:
@@ -159,7 +165,7 @@ def load_run(path: str | Path) -> Run:
     if not isinstance(config, dict):
         raise _damaged(path, "config.json", "is not a JSON object")
     vocab = _vocabulary(path, config)
-    model = _model(path, config, vocab)
+    model = place(_model(path, config, vocab), device)
     model.eval()
     dataset = _train_tuples(path, vocab, model.cfg)
     return Run(path, model, dataset, config)
@@ -226,7 +232,7 @@ def _model(path: Path, config: dict, vocab: Vocabulary) -> Any:
         ) from None
     model = spec.model_class(cfg, seed=0)  # initial weights are replaced
     try:
-        weights = load_file(path / "model.safetensors")
+        weights = load_file(path / "model.safetensors", device="cpu")
     except (SafetensorError, OSError, ValueError) as err:
         raise _damaged(path, "model.safetensors", f"unreadable weights ({err})") from None
     expected = set(model.state_dict())

@@ -25,6 +25,7 @@ from artifactlab.cli import artifacts, claims, compare, export, mitigate, rank, 
 from artifactlab.cli.data import make_data_app
 from artifactlab.cli.index import index_app
 from artifactlab.cli.interp import interp_app
+from artifactlab.cli.lm import lm_app
 from artifactlab.cli.ls import ls_app
 from artifactlab.cli.sweep import sweep_app
 
@@ -55,16 +56,30 @@ def _root(
             "libraries' own defaults). Parallel work runs in worker threads or processes.",
         ),
     ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device",
+            metavar="cpu|cuda|auto",
+            help="Where models train and evaluate: cpu (default, or ARTIFACTLAB_DEVICE), "
+            "cuda (cuda:N; refused without a GPU), or auto (cuda when one is visible).",
+        ),
+    ] = None,
 ) -> None:
     """Measure the completion artifacts (generalizations, hallucinations) of language models."""
+    from artifactlab.device import device_name, set_device_environment
     from artifactlab.errors import InputError
     from artifactlab.threads import set_thread_environment
 
     try:  # before any command imports torch or numpy, which read these variables once
         set_thread_environment(threads)
+        asked = device_name(device)
+        chosen = set_device_environment(device)  # imports torch only for cuda or auto
     except InputError as err:
         typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(2) from None
+    if asked == "auto" and chosen == "cpu":  # the fallback is said, never silent
+        typer.echo("note: device auto: no CUDA GPU is visible, running on the CPU", err=True)
 
 
 app.add_typer(make_data_app, name="make-data")
@@ -79,6 +94,7 @@ rank.register(app)
 app.add_typer(sweep_app, name="sweep")
 app.add_typer(interp_app, name="interp")
 app.add_typer(index_app, name="index")
+app.add_typer(lm_app, name="lm")
 app.add_typer(ls_app, name="ls")
 
 # the UsageError class of whichever click typer runs on (recent typer vendors its own click)

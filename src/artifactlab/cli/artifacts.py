@@ -105,6 +105,25 @@ def artifacts(
     seed: Annotated[
         int | None, typer.Option(help="With --estimate: seed of the sampling (default 0).")
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="With --estimate: where the batches of contexts are counted: local "
+            "(default), processes (worker processes) or ray (a Ray cluster); the same result."
+        ),
+    ] = None,
+    n_workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="With --backend processes or ray: batches in flight at once (default: the "
+            "usable cores, or the cluster's CPUs with --address).",
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="With --backend ray: a Ray cluster's address (default: a local Ray)."),
+    ] = None,
 ) -> None:
     """Count the run's artifacts: absent n-grams with p > tau over all V^(n-1) contexts.
 
@@ -114,21 +133,22 @@ def artifacts(
     """
     from artifactlab.cli.artifacts_estimate import estimate_options_given, run_estimate
 
-    given = estimate_options_given(
-        samples=samples,
-        source=source,
-        target_rel_error=target_rel_error,
-        max_samples=max_samples,
-        seed=seed,
-    )
+    options = {  # the --estimate options, by their names on the command line
+        "samples": samples,
+        "source": source,
+        "target_rel_error": target_rel_error,
+        "max_samples": max_samples,
+        "seed": seed,
+        "backend": backend,
+        "workers": n_workers,
+        "address": address,
+    }
+    given = estimate_options_given(**options)
     if estimate:
         for name, value in (("--truth", truth), ("--test", test), ("--dense", dense)):
             if value is not None:
                 raise InputError(name, "does not go with --estimate", f"leave out {name}")
-        run_estimate(
-            run_dir, taus(tau), samples, source, target_rel_error, max_samples, seed, quiet,
-            as_json,
-        )  # fmt: skip
+        run_estimate(run_dir, taus(tau), **options, quiet=quiet, as_json=as_json)
         return
     if given:
         raise InputError(given[0], "needs --estimate", "add --estimate, or leave it out")
@@ -292,7 +312,7 @@ def _write_dense(logits_fn: Callable, V: int, n: int, path: Path) -> None:
     require_parent(path)
     probs = completion_dense(logits_fn, V, n)  # refuses a large V^n before writing anything
     with staged_file(path) as tmp:
-        save_file({"completion": probs.float().contiguous()}, tmp)
+        save_file({"completion": probs.float().cpu().contiguous()}, tmp)
 
 
 def _by_tau(values: dict[float, float]) -> float | dict[str, float]:

@@ -37,7 +37,7 @@ def export(
     from artifactlab.export.transformer_lens import export_transformer_lens
     from artifactlab.runs import load_run
 
-    run = load_run(run_dir)
+    run = load_run(run_dir, device="cpu")  # a copy of the weights: nothing to compute
     fresh_out(out, overwrite)
     path = export_transformer_lens(run.model, list(run.dataset.vocab.tokens), out)
     text = f"exported {printable(run_dir)} -> {printable(path)}"

@@ -106,6 +106,7 @@ def train_command(
     """Train a model (the toy transformer by default) on a tuple file; write a run folder."""
     from artifactlab.cli.progress import progress_bar
     from artifactlab.data import load_tuples
+    from artifactlab.device import module_device, place
     from artifactlab.models import parameter_counts
     from artifactlab.runs import save_run
     from artifactlab.train import TrainConfig, fit_model
@@ -119,7 +120,8 @@ def train_command(
     ds = load_tuples(data)
     if ds.n < 2:
         raise InputError(str(data), "tuples need at least 2 tokens (a context and a next token)")
-    model = spec.build(V=ds.vocab.V, n_ctx=ds.n, seed=seed, **given)
+    model = place(spec.build(V=ds.vocab.V, n_ctx=ds.n, seed=seed, **given))  # global --device
+    device = str(module_device(model))
     fresh_out(out, overwrite)
     with progress_bar(tcfg.max_steps, "training", quiet) as advance:
         last = [0]
@@ -129,10 +131,10 @@ def train_command(
             last[0] = step
 
         result = fit_model(model, ds.tuples, tcfg, progress=report)
-    extra = {"data": str(data), "model_preset": spec.name}
+    extra = {"data": str(data), "model_preset": spec.name, "device": device}
     save_run(out, model, ds, tcfg, result, seed=seed, model_name=spec.kind, extra=extra)
     counts = parameter_counts(model)
-    info = {"out": str(out), "model": spec.name, **counts.to_dict()}
+    info = {"out": str(out), "model": spec.name, "device": device, **counts.to_dict()}
     info |= {k: v for k, v in result.to_dict().items() if k != "log"}
     text = (
         f"trained {spec.name}: {counts.describe()}, {result.steps} steps "

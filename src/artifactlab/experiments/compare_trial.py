@@ -302,7 +302,8 @@ def _harmless_probs(cfg: dict, model: Any, ds: TruthDataset, D: DataTensor) -> n
         return None
     sentences = np.asarray(world.harmless(ds), dtype=np.int64).reshape(-1, D.n)
     sentences = sentences[~np.isin(encode(sentences, D.V), D.keys())]
-    return scores_of(model.next_token_fn(), sentences)[:, 0].numpy() if len(sentences) else None
+    scores = scores_of(model.next_token_fn(), sentences) if len(sentences) else None
+    return scores[:, 0].cpu().numpy() if scores is not None else None
 
 
 TRUTH_COMPLETION = TrialKind(

@@ -252,7 +252,7 @@ def completion_probs(model: torch.nn.Module, V: int, n: int) -> np.ndarray:
         for start in range(0, total, block):
             stop = min(start + block, total)
             logits = logits_fn(context_block(start, stop, V, n - 1))  # (B, V), a reused buffer
-            out[start:stop] = torch.softmax(logits.double(), dim=1).numpy()
+            out[start:stop] = torch.softmax(logits.double(), dim=1).cpu().numpy()
     return out.reshape((V,) * n)
 
 

@@ -28,17 +28,23 @@ from typing import Any
 import numpy as np
 
 from artifactlab.data.tuples import TupleDataset
+from artifactlab.device import place
 from artifactlab.experiments.kinds import TrialOutput
 from artifactlab.models import MODELS
 from artifactlab.runs import save_run
 from artifactlab.train import TrainConfig, TrainResult, can_batch, fit_model, train_batched
 
 
-def build_model(section: dict[str, Any], seed: int) -> Any:
-    """A fresh model from a trial's canonical ``model`` section (``kind`` plus config fields)."""
+def build_model(section: dict[str, Any], seed: int, device: str | Any | None = None) -> Any:
+    """A fresh model from a trial's canonical ``model`` section (``kind`` plus config fields).
+
+    Initialised on the CPU (the same weights for a seed on every device), then moved to
+    ``device``: a name or ``torch.device``; default the process-wide device
+    (:func:`artifactlab.device.default_device`, the CLI's ``--device``).
+    """
     spec = MODELS[section["kind"]]
     fields = {k: v for k, v in section.items() if k != "kind"}
-    return spec.model_class(spec.config(**fields), seed=seed)
+    return place(spec.model_class(spec.config(**fields), seed=seed), device)
 
 
 def train_group(

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from artifactlab.data import random_triples
+from artifactlab.device import place
 from artifactlab.errors import InputError
 from artifactlab.models import ToyTransformer, ToyTransformerConfig
 from artifactlab.tensor import DataTensor
@@ -249,12 +250,12 @@ def artifacts_trial(V: int, N: int, d_model: int, seed: int, max_steps: int = 40
     order = np.random.default_rng(seed).permutation(N)
     n_test = max(1, round(HOLDOUT_SHARE * N))
     test, train_rows = ds.tuples[order[:n_test]], ds.tuples[order[n_test:]]
-    model = ToyTransformer(ToyTransformerConfig(V=V, d_model=d_model, n_heads=1), seed=seed)
+    model = place(ToyTransformer(ToyTransformerConfig(V=V, d_model=d_model, n_heads=1), seed=seed))
     result = train(model, train_rows, TrainConfig(max_steps=max_steps, seed=seed))
     D = DataTensor.from_tuples(train_rows, V)
     report = evaluate_completion(model.next_token_fn(), D, taus=(0.5,), top_k=0)
     with torch.no_grad():
-        guess = model.next_token_logits(torch.as_tensor(test[:, :2])).argmax(dim=1).numpy()
+        guess = model.next_token_logits(torch.as_tensor(test[:, :2])).argmax(dim=1).cpu().numpy()
     return {
         "V": V,
         "N": N,

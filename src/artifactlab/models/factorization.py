@@ -76,9 +76,14 @@ class TripleFactorization(nn.Module, abc.ABC):
         """The score's formula, one triple at a time: (B, 3) -> (B,). Slow; a test oracle."""
 
     def next_token_logits(self, contexts: Tensor) -> Tensor:
-        """Scores of every tail after each (head, relation) context: (B, 2) -> (B, V)."""
+        """Scores of every tail after each (head, relation) context: (B, 2) -> (B, V).
+
+        Contexts on another device than the weights are moved to the weights' device.
+        """
         _check_contexts(contexts)
-        return self.query(contexts[:, 0], contexts[:, 1]) @ self.tail_table().T
+        table = self.tail_table()
+        contexts = contexts.to(table.device)
+        return self.query(contexts[:, 0], contexts[:, 1]) @ table.T
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Not available: a factorization has no logits after a one-token prefix.
@@ -95,12 +100,16 @@ class TripleFactorization(nn.Module, abc.ABC):
         )
 
     def next_token_fn(self) -> Callable[[Tensor], Tensor]:
-        """A :meth:`next_token_logits` with the tail table computed once (a weight snapshot)."""
+        """A :meth:`next_token_logits` with the tail table computed once (a weight snapshot).
+
+        The table lives on the weights' device; contexts are moved there.
+        """
         with torch.no_grad():
             table_T = self.tail_table().T.contiguous()  # (k, V)
 
         def logits(contexts: Tensor) -> Tensor:
             _check_contexts(contexts)
+            contexts = contexts.to(table_T.device)
             return self.query(contexts[:, 0], contexts[:, 1]) @ table_T
 
         return logits

@@ -140,8 +140,10 @@ class NGramModel(nn.Module):
 
         Softmax of them gives the counts' distribution up to float rounding: exactly zero
         (logit :data:`LOG_ZERO`) on unobserved tokens of observed contexts without
-        smoothing, and all-zero logits (uniform) in unobserved contexts.
+        smoothing, and all-zero logits (uniform) in unobserved contexts. Contexts are moved
+        to the count buffers' device, where the logits are made.
         """
+        contexts = contexts.to(self.counts_.device)
         B, m = contexts.shape
         if not 1 <= m < self.cfg.n_ctx:
             raise InputError(

@@ -212,6 +212,7 @@ class ToyTransformer(nn.Module):
         Tensor
             Shape (B, T, d_model), or (B, 1, d_model) with ``last_only``.
         """
+        tokens = tokens.to(self.W_E.device)  # a no-op when they are there already
         x = self.W_E[tokens]  # (B, T, d_model)
         if self.W_pos is not None:
             x = x + self.W_pos[: tokens.shape[1]]
@@ -240,8 +241,10 @@ class ToyTransformer(nn.Module):
         queries, keys and values are looked up in per-token tables computed once, instead
         of being recomputed for every context. Equal to :meth:`next_token_logits` up to
         float rounding. Models that normalise the first layer's input fall back to it.
-        The tables are a snapshot: call again after changing the weights. The returned
-        function writes its logits into one buffer, overwritten by its next call.
+        The tables are a snapshot: call again after changing (or moving) the weights.
+        They are made on the weights' device, contexts on another device are moved there,
+        and the logits come back on it. The returned function writes its logits into one
+        buffer, overwritten by its next call.
         """
         if self.cfg.layer_norm:
             return self.next_token_logits
@@ -255,10 +258,12 @@ class ToyTransformer(nn.Module):
                 else None
             )
 
-        out = torch.empty(0)
+        device = self.W_E.device
+        out = torch.empty(0, device=device)
 
         def logits(contexts: Tensor) -> Tensor:
             nonlocal out
+            contexts = contexts.to(device)
             B, T = contexts.shape
             x = self.W_E[contexts]  # (B, T, d_model)
             qkv = [table[contexts] for table in tables]  # each (B, T, H, e)
@@ -269,7 +274,7 @@ class ToyTransformer(nn.Module):
             x = self.blocks[0](x, last_only=n == 1, qkv=(qkv[0], qkv[1], qkv[2]))
             for i, block in enumerate(self.blocks[1:], start=2):
                 x = block(x, last_only=i == n)
-            if out.shape[0] < B or out.dtype != x.dtype:
+            if out.shape[0] < B or out.dtype != x.dtype or out.device != x.device:
                 out = torch.empty(B, self.cfg.V, dtype=x.dtype, device=x.device)
             # one logits buffer for every call: a fresh (B, V) tensor per block is a fresh mmap
             # (and page faults) for each block in glibc's allocator

@@ -200,6 +200,7 @@ def _load_renderers() -> None:
     import artifactlab.report.bench_scale  # noqa: F401
     import artifactlab.report.mitigation_docs  # noqa: F401
     import artifactlab.report.result_docs  # noqa: F401
+    import artifactlab.report.text_docs  # noqa: F401
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -8,6 +8,11 @@ into those in observed and unobserved contexts, and a running top-k of the most
 probable artifacts. A second, small pass over the observed contexts measures
 consistency: ``KL(q(.|c) || p(.|c))`` and train accuracy.
 
+The logits may live on any device (a model on a GPU): contexts are made on the device of
+the logits function's output (learnt from its first block, whose contexts are made on the
+CPU), the softmax and the candidate search run there, and only the candidates, a few per
+context, are moved to the CPU (``.cpu()``) before any numpy reduction.
+
 Example
 -------
 >>> import numpy as np, torch
@@ -262,12 +267,15 @@ def decide(
         (K,) float64 probabilities (exact where it mattered).
     hits : numpy.ndarray
         (K, n_taus) bool, ``probs > tau`` for each tau.
+
+    ``logits``, ``rows``, ``tokens`` and ``p`` may be on any one device; the results are
+    numpy arrays on the CPU.
     """
-    probs = p.double().numpy().copy()
+    probs = p.double().cpu().numpy().copy()
     near = (np.abs(probs[:, None] - taus[None, :]) <= margin).any(1)
     if near.any():
-        idx = torch.from_numpy(np.flatnonzero(near))
-        probs[near] = exact_probs(logits[rows[idx]], tokens[idx]).numpy()
+        idx = torch.from_numpy(np.flatnonzero(near)).to(rows.device)
+        probs[near] = exact_probs(logits[rows[idx]], tokens[idx]).cpu().numpy()
     return probs, probs[:, None] > taus[None, :]
 
 
@@ -300,24 +308,29 @@ class _BlockReducer:
     """Reduces one block of contexts; owns a logits function and a softmax buffer.
 
     One per worker thread: neither the buffer nor (for ``next_token_fn``) the logits
-    function's output may be shared between threads.
+    function's output may be shared between threads. Contexts are made on the device of
+    the logits (the CPU until the first block has shown it).
     """
 
     def __init__(self, logits_fn: LogitsFn, plan: _Plan, block: int, total: int) -> None:
         self.logits_fn, self.plan, self.block, self.total = logits_fn, plan, block, total
         self.work = torch.empty(0)
         self.tau_arr = np.asarray(plan.taus)
+        self.device: torch.device | None = None  # the logits' device, once seen
 
     def __call__(self, start: int) -> _BlockResult:
         plan = self.plan
-        ctx = context_block(start, min(start + self.block, self.total), plan.V, plan.m)
+        stop = min(start + self.block, self.total)
+        ctx = context_block(start, stop, plan.V, plan.m, device=self.device)
         logits = self.logits_fn(ctx)
+        self.device = logits.device
         if logits.shape[1] != plan.V + plan.reserved:
             raise ValueError(
                 f"the logits have {logits.shape[1]} columns, expected V + reserved = "
                 f"{plan.V} + {plan.reserved}"
             )
-        if self.work.shape != logits.shape or self.work.dtype != logits.dtype:
+        w = self.work
+        if (w.shape, w.dtype, w.device) != (logits.shape, logits.dtype, logits.device):
             self.work = torch.empty_like(logits)  # reused: see ToyTransformer.next_token_fn
         margin = softmax_margin(logits.shape[1], logits.dtype)
         rows, tokens, probs = _block_candidates(logits, plan.taus[0], margin, self.work)
@@ -328,10 +341,10 @@ class _BlockReducer:
         if not len(rows):
             empty = np.empty(0, dtype=np.int64)
             return _BlockResult(zeros, zeros, zeros, np.empty(0), empty, abstain)
-        ckeys = rows.numpy().astype(np.int64) + start
-        keys = ckeys * plan.V + tokens.numpy()
+        ckeys = rows.cpu().numpy().astype(np.int64) + start
+        keys = ckeys * plan.V + tokens.cpu().numpy()
         absent = ~_isin_sorted(keys, plan.data_keys)
-        sel = torch.from_numpy(np.flatnonzero(absent))
+        sel = torch.from_numpy(np.flatnonzero(absent)).to(rows.device)
         p, hits = decide(logits, rows[sel], tokens[sel], probs[sel], self.tau_arr, margin)
         keys = keys[absent]
         in_obs = _isin_sorted(ckeys[absent], plan.ctx_keys)
@@ -356,7 +369,7 @@ class _BlockReducer:
             sel = torch.nonzero(mine).reshape(-1)
             margin = softmax_margin(logits.shape[1], logits.dtype)
             _, hits = decide(logits, rows[sel], tokens[sel], probs[sel], self.tau_arr, margin)
-            ckeys = rows[sel].numpy().astype(np.int64) + start
+            ckeys = rows[sel].cpu().numpy().astype(np.int64) + start
             observed = _isin_sorted(ckeys, plan.ctx_keys)
             out[0] = hits[~observed].sum(0)
             out[1] = hits[_isin_sorted(ckeys, plan.truth_ctx)].sum(0)
@@ -583,18 +596,24 @@ def consistency(logits_fn: LogitsFn, D: DataTensor, block: int = 4096) -> dict[s
         contexts; ``train_accuracy``: share of distinct training n-grams that are
         their context's argmax; ``argmax_in_fiber``: share of observed contexts
         whose argmax token was observed after them.
+
+    The logits may be on any device: contexts go to the device of the previous block's
+    logits, and only each context's argmax and the training entries come back to the CPU.
     """
     C = len(D.contexts)
     logp = np.empty(D.nnz)
     argmax = np.empty(C, dtype=np.int64)
+    device = torch.device("cpu")
     with torch.inference_mode():
         for start in range(0, C, block):
-            ctx = torch.from_numpy(D.contexts[start : start + block])
+            ctx = torch.from_numpy(D.contexts[start : start + block]).to(device)
             lp = torch.log_softmax(logits_fn(ctx).double(), dim=-1)
-            argmax[start : start + len(ctx)] = lp.argmax(1).numpy()
+            device = lp.device
+            argmax[start : start + len(ctx)] = lp.argmax(1).cpu().numpy()
             sel = (D.context_of >= start) & (D.context_of < start + len(ctx))
-            rows = torch.from_numpy(D.context_of[sel] - start)
-            logp[sel] = lp[rows, torch.from_numpy(D.coords[sel, -1])].numpy()
+            rows = torch.from_numpy(D.context_of[sel] - start).to(device)
+            tokens = torch.from_numpy(D.coords[sel, -1]).to(device)
+            logp[sel] = lp[rows, tokens].cpu().numpy()
     q = D.normalised_counts()
     kl = np.bincount(D.context_of, weights=q * (np.log(q) - logp), minlength=C)
     hit = argmax[D.context_of] == D.coords[:, -1]
@@ -609,7 +628,10 @@ def consistency(logits_fn: LogitsFn, D: DataTensor, block: int = 4096) -> dict[s
 
 
 def completion_dense(logits_fn: LogitsFn, V: int, n: int, limit: int = 1 << 22) -> Tensor:
-    """The whole completion tensor as probabilities, shape (V,)*n; only when ``V^n <= limit``."""
+    """The whole completion tensor as probabilities, shape (V,)*n; only when ``V^n <= limit``.
+
+    On the device of the logits (move it with ``.cpu()`` before numpy or saving).
+    """
     if V**n > limit:
         raise InputError("--dense", f"V^n = {V**n:,} entries exceeds the dense limit {limit:,}")
     with torch.inference_mode():

@@ -139,12 +139,13 @@ class ModelSource(ContextSource):
                 for start in range(0, k, self.batch):
                     rows = slice(start, min(start + self.batch, k))
                     prefix = torch.from_numpy(np.ascontiguousarray(ctx[rows, :j]))
-                    p = torch.softmax(self.logits_fn(prefix).double(), dim=1)[:, : self.V]
-                    cdf = np.cumsum(p.numpy(), axis=1)
+                    logits = self.logits_fn(prefix).double()
+                    p = torch.softmax(logits, dim=1)[:, : self.V].cpu().numpy()
+                    cdf = np.cumsum(p, axis=1)
                     x = u[rows, j - 1] * cdf[:, -1]
                     t = np.minimum((cdf < x[:, None]).sum(1), self.V - 1)
                     ctx[rows, j] = t
-                    p_t = p.numpy()[np.arange(len(t)), t] / cdf[:, -1]
+                    p_t = p[np.arange(len(t)), t] / cdf[:, -1]
                     log_q[rows] += np.log(p_t)
         return ctx, np.exp(-log_q)
 

@@ -37,8 +37,18 @@ rounds, until every tau's interval half-width is below ``E`` times its estimate
 each round's size aims at the target from the last half-width (``1/sqrt(K)``), at most
 four times the draws so far. The interval after such a stop is the fixed-``K`` interval
 (optional stopping can lower its coverage a little). Without a target,
-``stopped = "budget"``. The result depends only on the arguments (``batch`` aside,
-which changes only how many contexts go to one logits call).
+``stopped = "budget"``.
+
+The draws come in fixed, seeded batches of :data:`SAMPLE_BATCH` contexts: batch ``i``
+holds ``min(SAMPLE_BATCH, cap - i * SAMPLE_BATCH)`` draws (``cap``: ``samples``, or
+``max_samples`` with a target) from its own generator (:func:`batch_rng`), and
+:class:`BatchCounter` turns ``(i, count, seed)`` into their per-context counts, a pure
+function. The caller (:func:`reduce_batches`) asks for the batches each round needs and
+uses them in batch order, so the result depends only on the arguments: not on ``batch``
+(how many contexts go to one logits call), nor on where the batches run
+(:func:`artifactlab.tensor.estimate_backends.estimate_run` runs them in worker processes
+or on Ray). At most one batch is counted beyond the draws used, when a target stops a
+run early.
 
 Example
 -------
@@ -50,46 +60,54 @@ Example
 ...     return torch.tensor([0.0, 0.0, 10.0]).repeat(len(ctx), 1)
 >>> evaluate_completion(always_two, D).n_artifacts
 {0.5: 7}
->>> est = estimate_artifacts(always_two, D, 0.5, samples=400, seed=0)
+>>> est = estimate_artifacts(always_two, D, 0.5, samples=1000, seed=0)
 >>> round(est.estimate[0.5], 2), est.method[0.5], est.n_samples, est.stopped
-(7.27, 'wilson', 400, 'budget')
+(6.79, 'wilson', 1000, 'budget')
 >>> [round(x, 2) for x in (est.ci_low[0.5], est.ci_high[0.5])]
-[6.89, 7.59]
+[6.55, 7.03]
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
 
 from artifactlab.checks import at_least, finite, seed_value
 from artifactlab.errors import InputError
-from artifactlab.tensor.completion import (
-    BLOCK_ELEMENTS,
-    LogitsFn,
-    _block_candidates,
-    _isin_sorted,
-    decide,
-    softmax_margin,
+from artifactlab.tensor.completion import BLOCK_ELEMENTS, LogitsFn
+from artifactlab.tensor.context_counts import (
+    BatchCounter,
+    batch_rng,
+    check_taus,
+    context_artifacts,
 )
-from artifactlab.tensor.context_sources import SOURCES, make_source
-from artifactlab.tensor.data_tensor import DataTensor, encode
+from artifactlab.tensor.context_sources import SOURCES, ContextSource
+from artifactlab.tensor.data_tensor import DataTensor
 from artifactlab.tensor.intervals import tau_stats
 
 __all__ = [
+    "SAMPLE_BATCH",
     "SOURCES",
     "ArtifactEstimate",
+    "BatchCounter",
+    "batch_rng",
+    "check_estimate",
     "check_stopping",
     "context_artifacts",
     "estimate_artifacts",
+    "reduce_batches",
 ]
 
-#: contexts drawn (and kept in memory) at once; fixed, so the draws do not depend on ``batch``
-DRAW_CHUNK = 1 << 16
+#: contexts per seeded batch: batch ``i`` holds draws ``i * SAMPLE_BATCH ..`` of the run, made
+#: by :func:`batch_rng`; fixed, so the draws depend on nothing else
+SAMPLE_BATCH = 1 << 12
+
+#: ``run_batches(tasks)``: for each ``(index, count)`` of ``tasks``, in that order, the
+#: batch's per-context artifact counts (count, taus) and weights (count,) or None
+BatchRunner = Callable[[list[tuple[int, int]]], Iterable[tuple[np.ndarray, np.ndarray | None]]]
 
 
 @dataclass
@@ -186,114 +204,6 @@ class ArtifactEstimate:
         return data
 
 
-class _NGramIndex:
-    """Membership of n-grams in ``D^n``: base-V keys when ``V^n`` fits in 63 bits, else bytes."""
-
-    def __init__(self, D: DataTensor) -> None:
-        self.V = D.V
-        self.packed = D.V**D.n < 1 << 62
-        self.keys = D.keys() if self.packed else np.unique(_row_bytes(D.coords))
-
-    def contains(self, contexts: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-        """Whether each ``(contexts[i], tokens[i])`` is a training n-gram, shape (R,)."""
-        if self.packed:
-            return _isin_sorted(encode(contexts, self.V) * self.V + tokens, self.keys)
-        return _isin_sorted(_row_bytes(np.column_stack([contexts, tokens])), self.keys)
-
-
-def _row_bytes(rows: np.ndarray) -> np.ndarray:
-    """Each int64 row as one opaque value (its bytes): sortable, comparable, any width."""
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    return rows.view(np.dtype((np.void, 8 * rows.shape[1]))).reshape(-1)
-
-
-class _Counter:
-    """Artifacts at given contexts, by completion.py's rule; owns a softmax buffer."""
-
-    def __init__(
-        self, logits_fn: LogitsFn, D: DataTensor, taus: list[float], reserved: int, batch: int
-    ) -> None:
-        self.logits_fn, self.V, self.reserved, self.batch = logits_fn, D.V, reserved, batch
-        self.index = _NGramIndex(D)
-        self.taus = np.asarray(taus)
-        self.work = torch.empty(0)
-
-    def __call__(
-        self, contexts: np.ndarray, progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
-        out = np.zeros((len(contexts), len(self.taus)), dtype=np.int64)
-        with torch.inference_mode():
-            for start in range(0, len(contexts), self.batch):
-                ctx = contexts[start : start + self.batch]
-                out[start : start + len(ctx)] = self._block(ctx)
-                if progress is not None:
-                    progress(len(ctx))
-        return out
-
-    def _block(self, ctx: np.ndarray) -> np.ndarray:
-        logits = self.logits_fn(torch.from_numpy(ctx))
-        cols = self.V + self.reserved
-        if tuple(logits.shape) != (len(ctx), cols):
-            raise ValueError(
-                f"the logits have shape {tuple(logits.shape)}, expected (contexts, V + reserved)"
-                f" = ({len(ctx)}, {cols})"
-            )
-        if self.work.shape != logits.shape or self.work.dtype != logits.dtype:
-            self.work = torch.empty_like(logits)
-        margin = softmax_margin(cols, logits.dtype)
-        rows, tokens, probs = _block_candidates(logits, float(self.taus[0]), margin, self.work)
-        if self.reserved:  # a reserved (abstention) token is never an artifact
-            keep = torch.nonzero(tokens < self.V).reshape(-1)
-            rows, tokens, probs = rows[keep], tokens[keep], probs[keep]
-        r = rows.numpy()
-        absent = np.flatnonzero(~self.index.contains(ctx[r], tokens.numpy()))
-        sel = torch.from_numpy(absent)
-        _, hits = decide(logits, rows[sel], tokens[sel], probs[sel], self.taus, margin)
-        counts = np.zeros((len(ctx), len(self.taus)), dtype=np.int64)
-        np.add.at(counts, r[absent], hits.astype(np.int64))
-        return counts
-
-
-def context_artifacts(
-    logits_fn: LogitsFn,
-    D: DataTensor,
-    contexts: np.ndarray,
-    taus: Sequence[float] = (0.5,),
-    batch: int | None = None,
-    reserved: int = 0,
-) -> np.ndarray:
-    """The number of artifacts at each context: absent n-grams ``(c, t)`` with ``p(t|c) > tau``.
-
-    Decided as :func:`~artifactlab.tensor.completion.evaluate_completion` decides, so the
-    sum over all ``V^(n-1)`` contexts is its ``n_artifacts``.
-
-    Parameters
-    ----------
-    logits_fn : callable
-        Next-token logits: (B, n-1) int64 contexts -> (B, V + reserved).
-    D : DataTensor
-        The training data tensor ``D^n``.
-    contexts : numpy.ndarray
-        Contexts, shape (K, n-1), token ids in ``[0, V)``.
-    taus : sequence of float
-        Thresholds, each in (0, 1).
-    batch : int, optional
-        Contexts per logits call (default about ``BLOCK_ELEMENTS`` logits).
-    reserved : int
-        Output tokens beyond ``D.V``, never artifacts.
-
-    Returns
-    -------
-    numpy.ndarray
-        Shape (K, len(taus)), int64; a column per distinct tau, in ascending order.
-    """
-    contexts = np.ascontiguousarray(contexts, dtype=np.int64)
-    counter = _Counter(
-        logits_fn, D, _check_taus(taus), reserved, batch or BLOCK_ELEMENTS // D.V or 1
-    )
-    return counter(contexts)
-
-
 def _rel_half_width(estimate: float, low: float, high: float) -> float:
     return (high - low) / 2 / estimate if estimate > 0 else math.inf
 
@@ -302,13 +212,6 @@ def _next_size(n: int, worst: float, target: float, cap: int) -> int:
     """Draws to have after the next round: aimed at the target by ``1/sqrt(K)``, at most 4x."""
     aim = math.ceil(1.2 * n * (worst / target) ** 2) if math.isfinite(worst) else 4 * n
     return min(cap, max(n + 1, min(4 * n, aim)))
-
-
-def _check_taus(taus: float | Sequence[float]) -> list[float]:
-    values = sorted({float(t) for t in ([taus] if isinstance(taus, int | float) else taus)})
-    if not values or not all(0 < t < 1 for t in values):  # false for nan too
-        raise InputError("--tau", f"thresholds must lie in (0, 1), got {values}")
-    return values
 
 
 def check_stopping(
@@ -336,6 +239,35 @@ def check_stopping(
     return target, at_least("--max-samples", max_samples, samples)
 
 
+def check_estimate(
+    D: DataTensor,
+    taus: float | Sequence[float],
+    samples: int,
+    seed: int,
+    target_rel_error: float | None,
+    max_samples: int | None,
+    batch: int | None,
+    confidence: float,
+    n_boot: int,
+    reserved: int = 0,
+) -> tuple[list[float], float | None, int, int]:
+    """The checked thresholds, target, cap and logits batch of an estimate.
+
+    Raises
+    ------
+    InputError
+        See :func:`estimate_artifacts`.
+    """
+    tau = check_taus(taus)
+    target, cap = check_stopping(samples, target_rel_error, max_samples)
+    seed_value("--seed", seed)
+    finite("confidence", confidence, low=0, high=1, low_open=True, high_open=True)
+    at_least("n_boot", n_boot, 1)
+    at_least("reserved", reserved, 0)
+    batch = at_least("batch", batch, 1) if batch is not None else max(1, BLOCK_ELEMENTS // D.V)
+    return tau, target, cap, batch
+
+
 def estimate_artifacts(
     logits_fn: LogitsFn,
     D: DataTensor,
@@ -354,6 +286,9 @@ def estimate_artifacts(
     reserved: int = 0,
 ) -> ArtifactEstimate:
     """Estimate a model's artifacts from sampled contexts (the module docstring has the maths).
+
+    This runs every batch in this process; to run them in worker processes or on Ray,
+    see :func:`artifactlab.tensor.estimate_backends.estimate_run` (same result).
 
     Parameters
     ----------
@@ -400,25 +335,76 @@ def estimate_artifacts(
         a bad ``given``, a bad seed, or the model source with a model that reads only
         whole contexts.
     """
-    tau = _check_taus(taus)
-    target, cap = check_stopping(samples, target_rel_error, max_samples)
-    seed_value("--seed", seed)
-    finite("confidence", confidence, low=0, high=1, low_open=True, high_open=True)
-    at_least("n_boot", n_boot, 1)
-    at_least("reserved", reserved, 0)
-    batch = at_least("batch", batch, 1) if batch is not None else max(1, BLOCK_ELEMENTS // D.V)
-    src = make_source(source, logits_fn, D, batch, given)
-    counter = _Counter(logits_fn, D, tau, reserved, batch)
-    draws, boots = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-    parts: list[tuple[np.ndarray, np.ndarray | None]] = []
-    n, wanted = 0, samples
+    tau, target, cap, batch = check_estimate(
+        D, taus, samples, seed, target_rel_error, max_samples, batch, confidence, n_boot, reserved
+    )
+    counter = BatchCounter(logits_fn, D, source, tau, batch, reserved, given)
+
+    def run_batches(tasks: list[tuple[int, int]]) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        return (counter(i, count, seed) for i, count in tasks)
+
+    return reduce_batches(
+        run_batches, counter.source, D, tau, samples, target, cap, seed, confidence, n_boot,
+        progress,
+    )  # fmt: skip
+
+
+def reduce_batches(
+    run_batches: BatchRunner,
+    src: ContextSource,
+    D: DataTensor,
+    tau: list[float],
+    samples: int,
+    target: float | None,
+    cap: int,
+    seed: int,
+    confidence: float,
+    n_boot: int,
+    progress: Callable[[int], None] | None = None,
+) -> ArtifactEstimate:
+    """The estimate from batch results consumed in batch order (the caller's half of the work).
+
+    Batch ``i`` holds ``min(SAMPLE_BATCH, cap - i * SAMPLE_BATCH)`` contexts, whatever the
+    round; each round asks ``run_batches`` for the batches it lacks, in order, and uses the
+    first ``K`` contexts of the batches so far. The result depends only on the batches'
+    results, never on where or in which order they were computed.
+
+    Parameters
+    ----------
+    run_batches : callable
+        ``(index, count)`` tasks -> their results, in order (:data:`BatchRunner`).
+    src : ContextSource
+        The source (its name, scope, size and weights describe the estimate).
+    D : DataTensor
+        The training data tensor.
+    tau : list of float
+        Checked thresholds, ascending.
+    samples, target, cap : int, float or None, int
+        The first round's size, the target relative error and the cap (:func:`check_stopping`).
+    seed : int
+        The draws' seed (recorded), and the bootstrap's.
+    confidence, n_boot : float, int
+        Level of the intervals and bootstrap resamples.
+    progress : callable, optional
+        Called with each batch's number of contexts as its result arrives.
+    """
+    boots = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    counts: list[np.ndarray] = []
+    weights: list[np.ndarray | None] = []
+    n = samples
     while True:
-        while n < wanted:
-            ctx, w = src.draw(min(DRAW_CHUNK, wanted - n), draws)
-            parts.append((counter(ctx, progress), w))
-            n += len(ctx)
-        a = np.concatenate([p[0] for p in parts])
-        w = None if src.weight is not None else np.concatenate([p[1] for p in parts])
+        needed = -(-n // SAMPLE_BATCH)
+        sizes = (min(SAMPLE_BATCH, cap - i * SAMPLE_BATCH) for i in range(needed))
+        tasks = list(enumerate(sizes))[len(counts) :]
+        for (i, count), (a_i, w_i) in zip(tasks, run_batches(tasks), strict=True):
+            if a_i.shape != (count, len(tau)):
+                raise ValueError(f"batch {i} has counts of shape {a_i.shape}, expected {count}")
+            counts.append(a_i)
+            weights.append(w_i)
+            if progress is not None:
+                progress(count)
+        a = np.concatenate(counts)[:n]
+        w = None if src.weight is not None else np.concatenate(weights)[:n]
         stats = {
             t: tau_stats(a[:, i], w, src.weight, src.w_max, t, D.V, confidence, n_boot, boots)
             for i, t in enumerate(tau)
@@ -427,7 +413,7 @@ def estimate_artifacts(
         if target is None or worst < target or n >= cap:
             stopped = "budget" if target is None else "target" if worst < target else "cap"
             break
-        wanted = _next_size(n, worst, target, cap)
+        n = _next_size(n, worst, target, cap)
     return ArtifactEstimate(
         V=D.V,
         n=D.n,
@@ -438,7 +424,7 @@ def estimate_artifacts(
         n_samples=n,
         stopped=stopped,
         target_rel_error=target,
-        max_samples=max_samples,
+        max_samples=None if target is None else cap,
         confidence=confidence,
         n_boot=n_boot,
         tau=tau,

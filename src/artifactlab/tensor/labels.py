@@ -93,22 +93,34 @@ def scores_of(logits_fn: LogitsFn, ngrams: np.ndarray, batch: int = 65_536) -> T
     the same side of ``tau`` here and in
     :func:`~artifactlab.tensor.completion.evaluate_completion`.
 
+    The logits may be on any device: each batch of n-grams goes to the device of the
+    previous batch's logits (the first stays on the CPU), the scores are computed there
+    and copied to the CPU.
+
     Returns
     -------
     Tensor
-        Shape (M, 3), float64: probability, log-probability, 1.0 where ``t`` is the argmax.
+        Shape (M, 3), float64, on the CPU: probability, log-probability, 1.0 where ``t``
+        is the argmax.
     """
     out = torch.empty(len(ngrams), 3, dtype=torch.float64)
     data = torch.as_tensor(ngrams, dtype=torch.int64)
+    device = torch.device("cpu")
     with torch.inference_mode():  # as evaluate_completion: a model's cached buffers stay usable
         for start in range(0, len(data), batch):
-            rows = data[start : start + batch]  # (B, n)
+            rows = data[start : start + batch].to(device)  # (B, n)
             logits = logits_fn(rows[:, :-1])  # (B, V)
-            target = rows[:, -1:]
-            block = out[start : start + len(rows)]
-            block[:, 0] = exact_probs(logits, target[:, 0])
-            block[:, 1] = torch.log_softmax(logits.double(), dim=1).gather(1, target)[:, 0]
-            block[:, 2] = (logits.argmax(1) == target[:, 0]).double()
+            device = logits.device
+            target = rows[:, -1:].to(device)
+            scores = torch.stack(
+                [
+                    exact_probs(logits, target[:, 0]),
+                    torch.log_softmax(logits.double(), dim=1).gather(1, target)[:, 0],
+                    (logits.argmax(1) == target[:, 0]).double(),
+                ],
+                dim=1,
+            )  # (B, 3)
+            out[start : start + len(rows)] = scores.cpu()
     return out
 
 

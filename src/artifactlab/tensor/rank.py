@@ -194,7 +194,7 @@ def _masked_fit(D: DataTensor, Q: np.ndarray, settings: RankSettings, r: int, k:
     )  # fmt: skip
     with torch.enable_grad():
         opt.step(closure)
-        F = fibers().detach().numpy()
+        F = fibers().detach().cpu().numpy()  # on the CPU already: .cpu() is free
     return fiber_error(F, Q)
 
 
@@ -261,7 +261,10 @@ class CompletionRanks:
 
 
 def completion_tensors(logits_fn: Callable, V: int, n: int, max_entries: int = MAX_ENTRIES):
-    """The logit tensor and ``M^n`` of a model, both float64 of shape (V,)*n."""
+    """The logit tensor and ``M^n`` of a model, both float64 numpy arrays of shape (V,)*n.
+
+    The logits may be on any device; they are moved to the CPU before numpy.
+    """
     import torch
 
     from artifactlab.tensor.completion import context_block
@@ -270,7 +273,7 @@ def completion_tensors(logits_fn: Callable, V: int, n: int, max_entries: int = M
     with torch.inference_mode():
         logits = logits_fn(context_block(0, V ** (n - 1), V, n - 1)).double()  # (V^(n-1), V)
         probs = torch.softmax(logits, dim=-1)
-    return logits.reshape((V,) * n).numpy(), probs.reshape((V,) * n).numpy()
+    return logits.reshape((V,) * n).cpu().numpy(), probs.reshape((V,) * n).cpu().numpy()
 
 
 def completion_ranks(

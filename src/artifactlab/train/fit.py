@@ -23,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from artifactlab.device import module_device
 from artifactlab.train.trainer import StopReason, TrainConfig, TrainResult, _evaluate, train
 
 #: stop reason of a closed-form fit
@@ -57,7 +58,8 @@ def fit_model(
     start = time.perf_counter()
     model.fit(tuples)
     model.eval()
-    loss, accuracy = _evaluate(model, torch.as_tensor(tuples, dtype=torch.int64), cfg.mode)
+    data = torch.as_tensor(tuples, dtype=torch.int64).to(module_device(model))
+    loss, accuracy = _evaluate(model, data, cfg.mode)
     log = [{"step": 0, "loss": loss, "accuracy": accuracy}]
     seconds = time.perf_counter() - start
     return TrainResult(0, FIT_STOP_REASON, loss, accuracy, seconds, log)

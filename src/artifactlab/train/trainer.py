@@ -32,6 +32,7 @@ from pydantic import ConfigDict, with_config
 from torch import Tensor
 
 from artifactlab.checks import at_least, finite, seed_value
+from artifactlab.device import module_device
 from artifactlab.errors import InputError
 
 #: "closed_form": fitted in one pass (count models, :func:`artifactlab.train.fit.fit_model`)
@@ -136,6 +137,10 @@ def train(
 ) -> TrainResult:
     """Train ``model`` in place on an (N, n) array of token ids.
 
+    The tuples are put on the model's device (:func:`artifactlab.device.module_device`),
+    where it trains; the minibatch order is drawn on the CPU, so it is the same on
+    every device.
+
     Parameters
     ----------
     model : torch.nn.Module
@@ -151,7 +156,8 @@ def train(
     -------
     TrainResult
     """
-    data = torch.as_tensor(tuples, dtype=torch.int64)
+    device = module_device(model)
+    data = torch.as_tensor(tuples, dtype=torch.int64).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     full_batch = cfg.batch_size is None or cfg.batch_size >= len(data)
@@ -167,7 +173,7 @@ def train(
         else:
             if cursor + cfg.batch_size > len(data):
                 order, cursor = torch.randperm(len(data), generator=gen), 0
-            batch = data[order[cursor : cursor + cfg.batch_size]]
+            batch = data[order[cursor : cursor + cfg.batch_size].to(device)]
             cursor += cfg.batch_size
         loss, acc = _loss_and_accuracy(model, batch, cfg.mode)
         if full_batch:

@@ -1,0 +1,81 @@
+"""README blocks of the worked example on real text (``docs/figures/text/*.json``).
+
+The JSON files are the ``--json`` outputs of the example's commands, written by
+:mod:`artifactlab.experiments.text_example`; nothing here computes a count.
+
+Example
+-------
+>>> ci({"estimate": 10.0, "ci_low": 8.0, "ci_high": 12.5})
+'10 [8, 12]'
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from artifactlab.report.docs import renderer, table
+
+SOURCES = ("uniform", "corpus", "model")
+
+
+def _read(root: str | Path, folder: str, name: str) -> dict | None:
+    base = Path(root) / folder
+    base = base.parent if base.suffix == ".json" else base  # a block names one of its files
+    path = base / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def ci(e: dict) -> str:
+    """``estimate [low, high]``."""
+    return f"{_num(e['estimate'])} [{_num(e['ci_low'])}, {_num(e['ci_high'])}]"
+
+
+def _exact_in_scope(exact: dict | None, source: str) -> int | None:
+    """The exact count over the contexts an estimate's source covers, when it is known."""
+    if exact is None:
+        return None
+    if source == "corpus":
+        return exact["n_artifacts_observed_contexts"]
+    return exact["n_artifacts"]  # uniform and model: every context can be drawn
+
+
+@renderer("text-counts")
+def text_counts(root: str | Path, folder: str) -> str:
+    """Per n and source: the estimate, the exact count over the same contexts, the rate."""
+    head = ["n", "V", "contexts V^(n-1)", "source", "estimated artifacts [95% CI]",
+            "exact (same contexts)", "interval covers it",
+            "artifacts per sampled context"]  # fmt: skip
+    body = []
+    for n in (3, 8):
+        exact = _read(root, folder, f"exact{n}")
+        for source in SOURCES:
+            e = _read(root, folder, f"estimate{n}-{source}")
+            if e is None:
+                continue
+            tau = f"{e['tau'][0]:g}"
+            est = e["estimates"][tau]
+            truth = _exact_in_scope(exact, source)
+            covers = "" if truth is None else ("yes" if est["ci_low"] <= truth <= est["ci_high"]
+                                               else "**no**")  # fmt: skip
+            rate = f"{est['rate']:.3g} [{est['rate_ci'][0]:.3g}, {est['rate_ci'][1]:.3g}]"
+            shown = "(too many to enumerate)" if truth is None else f"{truth:,}"
+            body.append([str(n), str(e["V"]), f"{e['V'] ** (n - 1):.3g}",
+                         f"{source} ({e['scope']})", ci(est), shown, covers, rate])  # fmt: skip
+    return table(head, body)
+
+
+@renderer("text-stats")
+def text_stats(root: str | Path, folder: str) -> str:
+    """The data tensors ``D^n`` of the corpus for n = 2..8, from ``index stats``."""
+    s = _read(root, folder, "stats")
+    if s is None:
+        raise ValueError(f"{folder}: no stats.json")
+    body = [[str(r["n"]), f"{r['nnz']:,}", f"{r['observed_contexts']:,}", f"{r['contexts']:.3g}",
+             f"{r['density']:.2g}"] for r in s["tensors"]]  # fmt: skip
+    head = ["n", "non-zeros of D^n", "observed contexts", "all contexts", "density"]
+    return f"{s['n_tokens']:,} tokens, V = {s['V']:,}.\n\n" + table(head, body)
