@@ -1,6 +1,7 @@
-"""``artifactlab index build|count|next``: a suffix-array index of a text corpus.
+"""``artifactlab index build|count|next|stats``: a suffix-array index of a text corpus.
 
 ``build`` tokenizes a corpus and writes the index folder (the tokenizer goes with it);
+``stats`` tabulates the data tensors ``D^n`` for n = 2..8;
 ``count`` and ``next`` read a file of queries, one n-gram per line written as text,
 tokenize each line with the index's own tokenizer and answer in input order. Blank
 lines are skipped; a line that yields no token is refused.
@@ -8,7 +9,7 @@ lines are skipped; a line that yields no token is refused.
 Example
 -------
 >>> sorted(c.name for c in index_app.registered_commands)
-['build', 'count', 'next']
+['build', 'count', 'next', 'stats']
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ The JSON files are the ``--json`` outputs of the example's commands, written by
 Example
 -------
 >>> ci({"estimate": 10.0, "ci_low": 8.0, "ci_high": 12.5})
-'10 [8, 12]'
+'10 [8, 12.5]'
 """
 
 from __future__ import annotations
