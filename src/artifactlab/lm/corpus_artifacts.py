@@ -259,7 +259,12 @@ class ArtifactFinder:
             probs, hits = decide(logits, rows, tokens, p, tau_arr, margin)
             keep = hits[:, 0]  # above the lowest tau: every confident continuation
             parts.append(
-                (rows.numpy()[keep] + start, tokens.numpy()[keep], probs[keep], hits[keep])
+                (
+                    rows.cpu().numpy()[keep] + start,
+                    tokens.cpu().numpy()[keep],
+                    probs[keep],
+                    hits[keep],
+                )
             )
             if advance is not None:
                 advance(len(block))
