@@ -24,7 +24,8 @@ from artifactlab.experiments.training import build_model
 from artifactlab.models import CP, FactorizationConfig, NGramConfig, NGramModel
 from artifactlab.runs import load_run, save_run
 from artifactlab.tensor import DataTensor
-from artifactlab.tensor.completion import consistency, evaluate_completion
+from artifactlab.tensor.completion import evaluate_completion
+from artifactlab.tensor.consistency import consistency
 from artifactlab.tensor.labels import judge, scores_of
 from artifactlab.tensor.linkpred import filtered_ranks
 from artifactlab.tensor.rank import completion_tensors

@@ -12,14 +12,9 @@ import torch
 from artifactlab.errors import InputError
 from artifactlab.models import ToyTransformer, ToyTransformerConfig
 from artifactlab.tensor import DataTensor
-from artifactlab.tensor.completion import (
-    check_enumerable,
-    completion_dense,
-    consistency,
-    context_block,
-    count_artifacts_naive,
-    evaluate_completion,
-)
+from artifactlab.tensor.completion import check_enumerable, context_block, evaluate_completion
+from artifactlab.tensor.consistency import consistency
+from artifactlab.tensor.dense import completion_dense, count_artifacts_naive
 
 TAUS = (0.1, 0.3, 0.5, 0.9)
 
@@ -366,7 +361,7 @@ def test_completion_dense_limit():
 
 @pytest.mark.parametrize("V", [1, 2, 7, 12, 64, 97, 100])
 def test_row_argmax_equals_argmax_with_ties(V):
-    from artifactlab.tensor.completion import row_argmax
+    from artifactlab.tensor.threshold import row_argmax
 
     gen = torch.Generator().manual_seed(V)
     x = torch.randint(0, 4, (50, V), generator=gen).float()  # many ties: first index must win
@@ -377,7 +372,7 @@ def test_count_artifacts_naive_prefix_counts_only_the_first_contexts():
     import numpy as np
 
     from artifactlab.tensor import DataTensor
-    from artifactlab.tensor.completion import count_artifacts_naive
+    from artifactlab.tensor.dense import count_artifacts_naive
 
     V = 4
     D = DataTensor.from_tuples(np.array([[0, 0, 1]]), V=V)

@@ -11,12 +11,8 @@ import torch
 
 from artifactlab.models import ToyTransformer, ToyTransformerConfig
 from artifactlab.tensor import DataTensor, completion
-from artifactlab.tensor.completion import (
-    CompletionReport,
-    count_artifacts_naive,
-    default_workers,
-    evaluate_completion,
-)
+from artifactlab.tensor.completion import CompletionReport, default_workers, evaluate_completion
+from artifactlab.tensor.dense import count_artifacts_naive
 
 
 def _model(V: int, seed: int = 0) -> ToyTransformer:

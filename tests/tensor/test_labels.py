@@ -7,7 +7,8 @@ import torch
 from artifactlab.data import random_triples
 from artifactlab.models import ToyTransformer, ToyTransformerConfig
 from artifactlab.tensor import DataTensor
-from artifactlab.tensor.completion import completion_dense, evaluate_completion
+from artifactlab.tensor.completion import evaluate_completion
+from artifactlab.tensor.dense import completion_dense
 from artifactlab.tensor.labels import judge, label_ngrams, scores_of
 
 # V = 3, bigrams. Rows: p(. | context).

@@ -16,7 +16,8 @@ from artifactlab.data import random_triples
 from artifactlab.errors import InputError
 from artifactlab.models import NGramConfig, NGramModel, ToyTransformer, ToyTransformerConfig
 from artifactlab.tensor import DataTensor
-from artifactlab.tensor.completion import completion_dense, evaluate_completion
+from artifactlab.tensor.completion import evaluate_completion
+from artifactlab.tensor.dense import completion_dense
 from artifactlab.train import TrainConfig, train
 
 

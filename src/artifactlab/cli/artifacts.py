@@ -307,7 +307,7 @@ def _write_dense(logits_fn: Callable, V: int, n: int, path: Path) -> None:
     from safetensors.torch import save_file
 
     from artifactlab.io import staged_file
-    from artifactlab.tensor.completion import completion_dense
+    from artifactlab.tensor.dense import completion_dense
 
     require_parent(path)
     probs = completion_dense(logits_fn, V, n)  # refuses a large V^n before writing anything

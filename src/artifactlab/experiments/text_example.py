@@ -31,7 +31,6 @@ from pathlib import Path
 #: the corpus package and the sizes of the example
 PACKAGE = "json"
 VOCAB = 300
-WINDOWS = 6000
 STEPS = 300
 SAMPLES = 4000
 SOURCES = "uniform,corpus,model"
@@ -54,8 +53,8 @@ def steps(work: Path) -> list[Step]:
         Step("corpus", ("make-data", "stdlib", "--package", PACKAGE, "--out", f"{w}/corpus.txt",
                         "--json")),
         Step("windows3", ("make-data", "text", f"{w}/corpus.txt", "--tokenizer", "bpe",
-                          "--vocab-size", str(VOCAB), "--n", "3", "--max-windows", str(WINDOWS),
-                          "--out", f"{w}/w3", "--json", "--quiet")),
+                          "--vocab-size", str(VOCAB), "--n", "3", "--out", f"{w}/w3", "--json",
+                          "--quiet")),
         Step("train3", ("train", "--data", f"{w}/w3/tuples.tsv", "--mode", "all", "--max-steps",
                         str(STEPS), "--out", f"{w}/run3", "--quiet"), json=False),
         Step("exact3", ("artifacts", f"{w}/run3", "--json", "--quiet")),
@@ -63,8 +62,7 @@ def steps(work: Path) -> list[Step]:
                                   str(SAMPLES), "--source", s, "--json", "--quiet"))
           for s in SOURCES.split(",")],
         Step("windows8", ("make-data", "text", f"{w}/corpus.txt", "--tokenizer", tok, "--n", "8",
-                          "--max-windows", str(WINDOWS), "--out", f"{w}/w8", "--json",
-                          "--quiet")),
+                          "--out", f"{w}/w8", "--json", "--quiet")),
         Step("train8", ("train", "--data", f"{w}/w8/tuples.tsv", "--mode", "all", "--max-steps",
                         str(STEPS), "--out", f"{w}/run8", "--quiet"), json=False),
         *[Step(f"estimate8-{s}", ("artifacts", f"{w}/run8", "--estimate", "--samples",

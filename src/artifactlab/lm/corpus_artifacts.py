@@ -50,13 +50,7 @@ import torch
 from artifactlab.checks import at_least, finite, seed_value
 from artifactlab.errors import InputError
 from artifactlab.lm.contexts import SOURCES, Contexts, corpus_contexts, document_boundaries
-from artifactlab.tensor.completion import (
-    BLOCK_ELEMENTS,
-    LogitsFn,
-    _block_candidates,
-    decide,
-    softmax_margin,
-)
+from artifactlab.tensor.completion import BLOCK_ELEMENTS, LogitsFn
 from artifactlab.tensor.context_counts import check_taus
 from artifactlab.tensor.context_sources import ModelSource
 from artifactlab.tensor.estimate import (
@@ -65,6 +59,7 @@ from artifactlab.tensor.estimate import (
     check_stopping,
     reduce_batches,
 )
+from artifactlab.tensor.threshold import _block_candidates, decide, softmax_margin
 
 if TYPE_CHECKING:
     from artifactlab.data.corpus_index import CorpusIndex

@@ -79,3 +79,36 @@ def text_stats(root: str | Path, folder: str) -> str:
              f"{r['density']:.2g}"] for r in s["tensors"]]  # fmt: skip
     head = ["n", "non-zeros of D^n", "observed contexts", "all contexts", "density"]
     return f"{s['n_tokens']:,} tokens, V = {s['V']:,}.\n\n" + table(head, body)
+
+
+def _quoted(text: str) -> str:
+    """Text of a token sequence inside a Markdown table cell: visible spaces, no pipes."""
+    shown = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "\\n").replace("`", "'")
+    return f"`{shown}`" if shown.strip() else "(whitespace)"
+
+
+@renderer("text-lm")
+def text_lm(root: str | Path, folder: str) -> str:
+    """Per n and context source: the models' artifacts against the corpus index (``lm``)."""
+    head = ["n", "source", "contexts drawn", "tau", "confident continuations",
+            "in the corpus", "artifacts per context [95% CI]",
+            "contexts with an artifact [95% CI]", "most probable artifact"]  # fmt: skip
+    body = []
+    for n in (3, 8):
+        lm = _read(root, folder, f"lm{n}")
+        if lm is None:
+            continue
+        for res in lm["results"]:
+            top = res["top_artifacts"]
+            shown = (f"{_quoted(top[0]['context_text'])} → {_quoted(top[0]['continuation_text'])} "
+                     f"(p = {top[0]['prob']:.3f})") if top else ""  # fmt: skip
+            for row in res["estimates"]:
+                low, high = row["share_ci"]
+                held = row["n_supported"] / row["n_confident"] if row["n_confident"] else 0.0
+                body.append([str(n), res["source"], f"{res['n_samples']:,}", f"{row['tau']:g}",
+                             f"{row['n_confident']:,}", f"{row['n_supported']:,} ({held:.0%})",
+                             f"{row['rate']:.3g} [{row['ci_low']:.3g}, {row['ci_high']:.3g}]",
+                             f"{row['share']:.1%} [{low:.1%}, {high:.1%}]", shown])  # fmt: skip
+    if not body:
+        raise ValueError(f"{folder}: no lm3.json or lm8.json")
+    return table(head, body)

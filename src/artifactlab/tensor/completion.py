@@ -39,7 +39,13 @@ from torch import Tensor
 
 from artifactlab.checks import at_least, magnitude
 from artifactlab.errors import InputError
+from artifactlab.tensor.consistency import consistency
 from artifactlab.tensor.data_tensor import DataTensor, encode
+from artifactlab.tensor.threshold import (
+    _block_candidates,
+    decide,
+    softmax_margin,
+)
 from artifactlab.threads import usable_cores
 
 #: next-token logits of a batch of contexts: (B, n-1) int64 -> (B, V) float
@@ -173,110 +179,6 @@ class _TopK:
         keys = np.concatenate([self.keys, keys])
         keep = np.argsort(-probs, kind="stable")[: self.k]
         self.probs, self.keys = probs[keep], keys[keep]
-
-
-def _group_width(V: int) -> int:
-    """The divisor of V closest to sqrt(V) from below (1 when V is prime)."""
-    return max(d for d in range(1, math.isqrt(V) + 1) if V % d == 0)
-
-
-def row_argmax(x: Tensor) -> Tensor:
-    """First index of each row's maximum, shape (B, V) -> (B,); equals ``x.argmax(1)``.
-
-    ``Tensor.argmax`` is not vectorised on CPU (about as slow as ``exp``), while ``amax``
-    is: find the group of ``w ~ sqrt(V)`` columns holding the maximum with ``amax``,
-    then take ``argmax`` inside that group only.
-    """
-    B, V = x.shape
-    w = _group_width(V)
-    groups = x.reshape(B, V // w, w)
-    g = groups.amax(2).argmax(1)  # (B,) the first group holding the row maximum
-    return g * w + groups[torch.arange(B, device=x.device), g].argmax(1)
-
-
-def exact_probs(logits: Tensor, tokens: Tensor) -> Tensor:
-    """``p(t | c)`` by THE rule every count uses: the float64 softmax of the model's logits.
-
-    Parameters
-    ----------
-    logits : Tensor
-        Logits of some contexts, shape (B, V), any float dtype.
-    tokens : Tensor
-        One token per row, shape (B,).
-
-    Returns
-    -------
-    Tensor
-        Shape (B,), float64: ``softmax(logits.double())[b, tokens[b]]``.
-    """
-    p = torch.softmax(logits.double(), dim=1)
-    return p.gather(1, tokens.reshape(-1, 1)).reshape(-1)
-
-
-def softmax_margin(V: int, dtype: torch.dtype) -> float:
-    """A bound on ``|p - exact_probs|`` for a softmax computed in ``dtype`` over V logits.
-
-    Each ``exp`` and the division round once and the sum of V terms at most V times,
-    each by at most one unit in the last place; the bound doubles that for safety.
-    """
-    return 2.0 * (V + 4) * torch.finfo(dtype).eps
-
-
-def _block_candidates(
-    logits: Tensor, tau_min: float, margin: float, out: Tensor
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Entries that may have ``p > tau_min`` in a block of logits (B, V): (rows, tokens, p).
-
-    One fused softmax in the logits' dtype over a block small enough to stay in cache,
-    written into ``out`` (reused across blocks); every entry whose exact probability
-    can exceed ``tau_min`` is kept (``p > tau_min - margin``). For ``tau_min >= 0.5`` at
-    most one entry per row has an exact probability above ``tau_min``, so rows are found
-    with a max-reduction instead of an element-wise compare over the whole block; only
-    rows whose maximum is within the margin of 0.5 (where a second entry could be the
-    one) are compared entry by entry.
-    """
-    p = torch.softmax(logits, dim=1, out=out)  # (B, V)
-    low = tau_min - margin
-    if tau_min < 0.5:
-        rows, tokens = torch.nonzero(p > low, as_tuple=True)
-        return rows, tokens, p[rows, tokens]
-    p_max = p.amax(1)  # (B,)
-    rows = torch.nonzero(p_max > low).reshape(-1)
-    unsure = p_max[rows] <= 0.5 + 2 * margin
-    if not bool(unsure.any()):
-        return rows, row_argmax(p)[rows], p_max[rows]
-    sure, near = rows[~unsure], rows[unsure]
-    r, t = torch.nonzero(p[near] > low, as_tuple=True)
-    rows = torch.cat([sure, near[r]])
-    tokens = torch.cat([row_argmax(p[sure]) if len(sure) else sure, t])
-    return rows, tokens, p[rows, tokens]
-
-
-def decide(
-    logits: Tensor, rows: Tensor, tokens: Tensor, p: Tensor, taus: np.ndarray, margin: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The one place where ``p > tau`` is decided: exactly, by :func:`exact_probs`.
-
-    Candidates whose fast probability ``p`` lies farther than ``margin`` from every
-    tau are on the same side of each tau as their exact probability; the others are
-    recomputed in float64. So a count at one tau never depends on the other taus.
-
-    Returns
-    -------
-    probs : numpy.ndarray
-        (K,) float64 probabilities (exact where it mattered).
-    hits : numpy.ndarray
-        (K, n_taus) bool, ``probs > tau`` for each tau.
-
-    ``logits``, ``rows``, ``tokens`` and ``p`` may be on any one device; the results are
-    numpy arrays on the CPU.
-    """
-    probs = p.double().cpu().numpy().copy()
-    near = (np.abs(probs[:, None] - taus[None, :]) <= margin).any(1)
-    if near.any():
-        idx = torch.from_numpy(np.flatnonzero(near)).to(rows.device)
-        probs[near] = exact_probs(logits[rows[idx]], tokens[idx]).cpu().numpy()
-    return probs, probs[:, None] > taus[None, :]
 
 
 class _Plan(NamedTuple):
@@ -584,83 +486,3 @@ def _artifact(key: int, prob: float, V: int, n: int) -> Artifact:
         digits.append(d)
     digits.reverse()
     return Artifact(tuple(digits[:-1]), digits[-1], prob)
-
-
-def consistency(logits_fn: LogitsFn, D: DataTensor, block: int = 4096) -> dict[str, float]:
-    """Consistency of a model with ``D^n`` on its observed fibers.
-
-    Returns
-    -------
-    dict
-        ``mean_kl`` and ``max_kl``: ``KL(q(.|c) || p(.|c))`` in nats over observed
-        contexts; ``train_accuracy``: share of distinct training n-grams that are
-        their context's argmax; ``argmax_in_fiber``: share of observed contexts
-        whose argmax token was observed after them.
-
-    The logits may be on any device: contexts go to the device of the previous block's
-    logits, and only each context's argmax and the training entries come back to the CPU.
-    """
-    C = len(D.contexts)
-    logp = np.empty(D.nnz)
-    argmax = np.empty(C, dtype=np.int64)
-    device = torch.device("cpu")
-    with torch.inference_mode():
-        for start in range(0, C, block):
-            ctx = torch.from_numpy(D.contexts[start : start + block]).to(device)
-            lp = torch.log_softmax(logits_fn(ctx).double(), dim=-1)
-            device = lp.device
-            argmax[start : start + len(ctx)] = lp.argmax(1).cpu().numpy()
-            sel = (D.context_of >= start) & (D.context_of < start + len(ctx))
-            rows = torch.from_numpy(D.context_of[sel] - start).to(device)
-            tokens = torch.from_numpy(D.coords[sel, -1]).to(device)
-            logp[sel] = lp[rows, tokens].cpu().numpy()
-    q = D.normalised_counts()
-    kl = np.bincount(D.context_of, weights=q * (np.log(q) - logp), minlength=C)
-    hit = argmax[D.context_of] == D.coords[:, -1]
-    return {
-        "mean_kl": float(kl.mean()),
-        "max_kl": float(kl.max()),
-        "train_accuracy": float(hit.mean()),
-        "argmax_in_fiber": float(
-            np.bincount(D.context_of, weights=hit, minlength=C).clip(0, 1).mean()
-        ),
-    }
-
-
-def completion_dense(logits_fn: LogitsFn, V: int, n: int, limit: int = 1 << 22) -> Tensor:
-    """The whole completion tensor as probabilities, shape (V,)*n; only when ``V^n <= limit``.
-
-    On the device of the logits (move it with ``.cpu()`` before numpy or saving).
-    """
-    if V**n > limit:
-        raise InputError("--dense", f"V^n = {V**n:,} entries exceeds the dense limit {limit:,}")
-    with torch.inference_mode():
-        probs = torch.softmax(logits_fn(context_block(0, V ** (n - 1), V, n - 1)).double(), -1)
-    return probs.reshape((V,) * n)
-
-
-def count_artifacts_naive(
-    forward: Callable[[Tensor], Tensor],
-    D: DataTensor,
-    tau: float = 0.5,
-    batch: int = 1024,
-    n_contexts: int | None = None,
-) -> int:
-    """The obvious implementation: a test oracle and the benchmark's baseline.
-
-    Calls the full model (logits at every position) on batches of contexts,
-    materialises the softmax, and keeps the entries above ``tau`` that are not
-    in the data. ``n_contexts`` stops after the first that many contexts
-    (default: all ``V^(n-1)``).
-    """
-    V, m = D.V, D.n - 1
-    total = V**m if n_contexts is None else min(n_contexts, V**m)
-    data = {tuple(row) for row in D.coords.tolist()}
-    count = 0
-    with torch.inference_mode():
-        for start in range(0, total, batch):
-            ctx = context_block(start, min(start + batch, total), V, m)
-            probs = torch.softmax(forward(ctx), dim=-1)[:, -1]  # (B, V)
-            for r, t in torch.nonzero(probs > tau).tolist():
-                count += (*ctx[r].tolist(), t) not in data
-    return count

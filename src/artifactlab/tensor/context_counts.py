@@ -29,16 +29,10 @@ import numpy as np
 import torch
 
 from artifactlab.errors import InputError
-from artifactlab.tensor.completion import (
-    BLOCK_ELEMENTS,
-    LogitsFn,
-    _block_candidates,
-    _isin_sorted,
-    decide,
-    softmax_margin,
-)
+from artifactlab.tensor.completion import BLOCK_ELEMENTS, LogitsFn, _isin_sorted
 from artifactlab.tensor.context_sources import make_source
 from artifactlab.tensor.data_tensor import DataTensor, encode
+from artifactlab.tensor.threshold import _block_candidates, decide, softmax_margin
 
 __all__ = ["BatchCounter", "ContextCounter", "batch_rng", "check_taus", "context_artifacts"]
 

@@ -37,8 +37,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from artifactlab.tensor.completion import CompletionReport, exact_probs
+from artifactlab.tensor.completion import CompletionReport
 from artifactlab.tensor.data_tensor import DataTensor, encode
+from artifactlab.tensor.threshold import exact_probs
 
 LogitsFn = Callable[[Tensor], Tensor]
 
