@@ -76,7 +76,7 @@ def test_every_command_with_relative_paths(elsewhere):
     assert {"t.tsv", "tl", "w", "s", "t.csv", "fig", "cmp", "fit", "hull", "dd"} <= made
 
 
-FILE_OUTPUTS = ("make-data random", "sweep export", "artifacts --dense")
+FILE_OUTPUTS = ("make-data random", "sweep export", "artifacts --dense", "interp explore")
 
 
 def _commands(root: Path) -> dict[str, list]:
@@ -102,6 +102,7 @@ def _commands(root: Path) -> dict[str, list]:
                         "--n-test", 3, "-q", "--out"],
         "interp double-descent": ["interp", "double-descent", "--samples", 4, "--features-max",
                                   8, "--seeds", 1, "--n-points", 3, "-q", "--out"],
+        "interp explore": ["interp", "explore", "--points", 5, "--out"],
     }  # fmt: skip
 
 

@@ -1,9 +1,9 @@
-"""``artifactlab interp fit|hull|double-descent``: the interpolation / extrapolation lab.
+"""``artifactlab interp fit|hull|double-descent|explore``: the interpolation / extrapolation lab.
 
 Example
 -------
 >>> sorted(c.name for c in interp_app.registered_commands)
-['double-descent', 'fit', 'hull']
+['double-descent', 'explore', 'fit', 'hull']
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from artifactlab.cli.options import (
     Quiet,
     count,
     emit,
+    fresh_file,
     fresh_out,
     number,
     printable,
@@ -269,3 +270,38 @@ def double_descent(
             out, samples, features_max, seeds, n_points, problem, seed, artifacts, advance
         )
     emit(summary, as_json, _text(summary))
+
+
+def _explore_text(info: dict) -> str:
+    lines = ["errors for the initial points (MSE inside | MSE outside | max |error| outside):"]
+    for method, e in info["methods"].items():
+        values = " ".join(f"{e[k]:10.3g}" for k in ("interp_mse", "extrap_mse", "extrap_max"))
+        lines.append(f"  {method:12s} {values}")
+    return "\n".join([*lines, f"-> {printable(info['out'])}"])
+
+
+@interp_app.command("explore")
+@user_errors
+def explore(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    target: Annotated[str, typer.Option(help="runge, sine or abs.")] = "runge",
+    points: Annotated[int, typer.Option("--points", help="Initial training points.")] = 11,
+    noise: Annotated[float, typer.Option(help="Gaussian noise std on y.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed for the points.")] = 0,
+    spacing: Annotated[str, typer.Option(help="'even' or 'uniform' x.")] = "even",
+    band: Annotated[float, typer.Option(help="Width of each extrapolation band.")] = 0.5,
+    overwrite: Overwrite = False,
+    as_json: Json = False,
+) -> None:
+    """Write an HTML page to drag points and watch three interpolants fit and extrapolate."""
+    count("--points", points, 2)
+    number("--noise", noise, low=0)
+    number("--band", band, low=0, low_open=True)
+    from artifactlab.web.interp_explorer import explorer_data, write_interp_explorer
+
+    data = explorer_data(None, target, seed, points, noise, spacing, band)  # every check
+    fresh_file(out, overwrite)
+    write_interp_explorer(out, None, target, seed, points, noise, spacing, band)
+    info = {"out": str(out), "target": target, "n": points, "band": band}
+    info |= {"points": data["points"], "methods": data["reference"]}
+    emit(info, as_json, _explore_text(info))
