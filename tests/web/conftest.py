@@ -9,30 +9,12 @@ Screenshots go to ``ARTIFACTLAB_SCREENSHOTS`` (default ``runs/screenshots``).
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str | None:
-    """The Chromium executable the tests drive, or None."""
-    given = os.environ.get("ARTIFACTLAB_CHROMIUM")
-    if given:
-        return given
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+from artifactlab.web.browser import FLAGS, chromium_path
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,18 @@ from typing import Annotated
 import typer
 
 from artifactlab import __version__
-from artifactlab.cli import artifacts, claims, compare, export, mitigate, rank, reproduce, train
+from artifactlab.cli import (
+    artifacts,
+    claims,
+    compare,
+    explore,
+    export,
+    mitigate,
+    rank,
+    report,
+    reproduce,
+    train,
+)
 from artifactlab.cli.data import make_data_app
 from artifactlab.cli.index import index_app
 from artifactlab.cli.interp import interp_app
@@ -86,11 +97,13 @@ app.add_typer(make_data_app, name="make-data")
 train.register(app)
 artifacts.register(app)
 export.register(app)
+explore.register(app)
 reproduce.register(app)
 compare.register(app)
 claims.register(app)
 mitigate.register(app)
 rank.register(app)
+report.register(app)
 app.add_typer(sweep_app, name="sweep")
 app.add_typer(interp_app, name="interp")
 app.add_typer(index_app, name="index")

@@ -124,3 +124,27 @@ def bench_index(root: str | Path, path: str) -> str:
         + ".",
     ]
     return "\n".join(lines)
+
+
+@renderer("bench-explorer")
+def bench_explorer(root: str | Path, path: str) -> str:
+    """The tensor explorer at V = 200: size, build, load and redraw times, per condition."""
+    rec = read_json(Path(root) / path)
+    head = ["model", "machine", "page size", "cells stored / drawn", "build",
+            "load to first draw", "redraw per slider move (median / max)", "axis switch",
+            "counts equal the library's"]  # fmt: skip
+    body = []
+    for r in rec["results"]:
+        same = r["n_artifacts_in_page"] == r["n_artifacts_evaluate_completion"]
+        condition = r.get("condition", "quiet")
+        body.append([r["model"], condition + (" (one core busy)" if condition == "loaded" else ""),
+                     f"{r['file_bytes'] / 1e6:.2f} MB",
+                     f"{r['cells_stored']:,} / {r['cells_drawn']:,}",
+                     f"{r['build_seconds']:.2f} s", f"{r['load_ms']['median']:.0f} ms",
+                     f"{r['redraw_ms']['median']:.1f} / {r['redraw_ms']['max']:.1f} ms",
+                     f"{r['axis_switch_ms']['median']:.0f} ms",
+                     "yes" if same else "**no**"])  # fmt: skip
+    return (
+        f"Chromium {rec['machine']['chromium']}, medians of {rec['args']['repeat']} loads.\n\n"
+        + table(head, body)
+    )

@@ -1,0 +1,217 @@
+"""The commands behind a result, rebuilt from what it records and checked against it.
+
+No result file records its command line, but each records enough to rebuild one: a run
+folder's ``config.json`` holds every option of ``train``, and a sweep-based result holds
+the sweep file its command wrote. A rebuilt command is shown only when it checks out:
+for ``train``, the configs it would build equal the recorded ones; for ``reproduce``,
+``claims``, ``compare`` and ``mitigate``, the library writes, from the command's
+options, exactly the recorded sweep file. Otherwise the report shows ``artifactlab sweep
+run FILE``, which reruns the recorded sweep file itself.
+
+Example
+-------
+>>> print(shell(["artifactlab", "train", "--data", "my corpus.txt"]))
+artifactlab train --data 'my corpus.txt'
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from artifactlab.errors import InputError
+from artifactlab.web.report_model import Command
+
+#: how a rebuilt command is labelled on the page
+CHECKED_CONFIG = (
+    "rebuilt from config.json and checked against it (the command line is not recorded)"
+)
+CHECKED_SWEEP = "rebuilt and checked: it writes exactly the recorded sweep file {name}"
+RERUN = "reruns the recorded sweep file (its results store is {store})"
+
+
+def shell(words: list[str]) -> str:
+    """Words as one shell command line, quoted where needed."""
+    return " ".join(shlex.quote(str(w)) for w in words)
+
+
+def _option(name: str, value: Any) -> list[str]:
+    flag = f"--{name.replace('_', '-')}"
+    if isinstance(value, bool):
+        return [flag if value else f"--no-{name.replace('_', '-')}"]
+    return [flag, str(value)]
+
+
+def train_command(run_dir: Path, config: dict) -> Command | None:
+    """``artifactlab train ...`` that builds the recorded model and training configs, or None."""
+    from artifactlab.models.registry import MODELS
+    from artifactlab.train import TrainConfig
+
+    spec = MODELS.get(str(config.get("model_preset") or config.get("model_name")))
+    model, train, data = config.get("model"), config.get("train"), config.get("data")
+    if spec is None or not isinstance(model, dict) or not isinstance(train, dict) or not data:
+        return None
+    try:
+        V, n_ctx = model["V"], model["n_ctx"]
+        defaults = spec.build_config(V=V, n_ctx=n_ctx).to_dict()
+        given = {k: model[k] for k in spec.options if model.get(k) != defaults.get(k)}
+        ok = spec.build_config(V=V, n_ctx=n_ctx, **given).to_dict() == model
+        names = (
+            "mode",
+            "lr",
+            "max_steps",
+            "batch_size",
+            "loss_tol",
+            "stop_at_accuracy",
+            "weight_decay",
+            "seed",
+        )
+        options = {k: train.get(k) for k in names}
+        ok = (
+            ok and TrainConfig(**options).to_dict() == train and config.get("seed") == train["seed"]
+        )
+    except (InputError, KeyError, TypeError, ValueError):
+        return None
+    if not ok or options["loss_tol"] is None:
+        return None
+    words = ["artifactlab", "train", "--data", str(data), "--out", str(run_dir)]
+    words += ["--model", spec.name]
+    for name, value in options.items():
+        if value is not None and not (name == "stop_at_accuracy" and not value):
+            words += _option(name, value)
+    for name, value in given.items():
+        words += _option(name, value)
+    return Command(shell(words), CHECKED_CONFIG)
+
+
+def rerun(sweep_file: Path) -> Command:
+    """``artifactlab sweep run FILE``: reruns a recorded sweep file into its default store."""
+    store = sweep_file.parent / sweep_file.stem
+    return Command(
+        shell(["artifactlab", "sweep", "run", str(sweep_file)]), RERUN.format(store=store)
+    )
+
+
+def reproduce_command(folder: Path, stem: str, scale: str | None) -> Command | None:
+    """``artifactlab reproduce FIG ...`` that writes ``FOLDER/STEM.yaml`` as it is, or None."""
+    from artifactlab.experiments.reproduce import FIG3_AXES, SCALES, sweep_text
+
+    path = folder / f"{stem}.yaml"
+    if not path.is_file():
+        return None
+    recorded = path.read_text(encoding="utf-8")
+    name, _, axis = stem.partition("-")
+    match = re.search(r"(?m)^seeds: (\d+)  # set by --seeds$", recorded)
+    seeds = int(match.group(1)) if match else None
+    for one in [scale] if scale in SCALES else list(SCALES):
+        try:
+            if sweep_text(name, one, seeds, axis or None) != recorded:
+                continue
+        except InputError:
+            continue
+        words = ["artifactlab", "reproduce", name]
+        words += ["--axis", axis] if axis and axis != FIG3_AXES[0] else []
+        words += ["--scale", one] if one != "default" else []
+        words += ["--seeds", str(seeds)] if seeds is not None else []
+        return Command(shell([*words, "--out", str(folder)]), CHECKED_SWEEP.format(name=path))
+    return None
+
+
+def claims_command(folder: Path, claim: str, quick: bool) -> Command | None:
+    """``artifactlab claims X [--quick] --out FOLDER`` when it writes the recorded sweep file."""
+    from artifactlab.experiments.claim_panels import sweep_path
+
+    path = folder / f"claim-{claim}.yaml"
+    shipped = sweep_path(claim, quick)
+    if not path.is_file() or not shipped.is_file() or shipped.read_text() != path.read_text():
+        return None
+    words = ["artifactlab", "claims", claim, *(["--quick"] if quick else []), "--out", str(folder)]
+    return Command(shell(words), CHECKED_SWEEP.format(name=path))
+
+
+def _load_yaml(path: Path) -> dict | None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _data_words(data: dict) -> list[str]:
+    words = ["--data", str(data.get("source"))]
+    for key, value in (data.get("params") or {}).items():
+        words += ["-p", f"{key}={value}"]
+    return words + (["--data-seed", str(data["seed"])] if data.get("seed") else [])
+
+
+def compare_command(folder: Path) -> Command | None:
+    """``artifactlab compare ...`` that writes ``FOLDER/compare.yaml`` as it is, or None."""
+    from artifactlab.experiments.compare import sweep_yaml
+
+    path = folder / "compare.yaml"
+    sweep = _load_yaml(path) if path.is_file() else None
+    try:
+        data = sweep["base"]["data"]
+        models = [c["model.kind"] for c in sweep["cases"]]
+        text = sweep_yaml(
+            data["source"], models, sweep["seeds"], data.get("params"), data.get("seed", 0)
+        )
+    except (KeyError, TypeError):
+        return None
+    if text != path.read_text(encoding="utf-8"):
+        return None
+    words = ["artifactlab", "compare", *_data_words(data), "--models", ",".join(models)]
+    words += ["--seeds", str(sweep["seeds"]), "--out", str(folder)]
+    return Command(shell(words), CHECKED_SWEEP.format(name=path))
+
+
+def _mitigate_options(sweep: dict) -> list[tuple[list[str], dict]]:
+    """Candidate option sets of ``mitigate`` for a sweep file, with ``sweep_yaml``'s keywords."""
+    base = sweep["base"]
+    data = base["data"]
+    methods = list(dict.fromkeys(c["mitigation.method"] for c in sweep["cases"]))[1:]
+    kind = base["model"].get("kind", "attn")
+    sample = (base.get("mitigation") or {}).get("sample")
+    common = {
+        "data": data["source"],
+        "methods": methods,
+        "seeds": sweep["seeds"],
+        "params": data.get("params"),
+        "data_seed": data.get("seed", 0),
+        "model": {"kind": kind} if kind != "attn" else None,
+        "steps": base["train"]["max_steps"],
+        "sample": sample,
+    }
+    words = [*_data_words(data), "--method", ",".join(methods)]
+    words += ["--model", kind] if kind != "attn" else []
+    words += ["--sample", str(sample)] if sample is not None else []
+    words += ["--seeds", str(sweep["seeds"]), "--steps", str(common["steps"])]
+    out = [(words, common | {"quick": False}), ([*words, "--quick"], common | {"quick": True})]
+    if len(methods) == 1:
+        chosen = [c["mitigation.strength"] for c in sweep["cases"][1:]]
+        strengths = ",".join(f"{s:g}" for s in chosen)
+        keywords = common | {"quick": False, "strengths": {methods[0]: tuple(chosen)}}
+        out.append(([*words, "--strengths", strengths], keywords))
+    return out
+
+
+def mitigate_command(folder: Path) -> Command | None:
+    """``artifactlab mitigate ...`` that writes ``FOLDER/mitigate.yaml`` as it is, or None."""
+    from artifactlab.experiments.mitigation import sweep_yaml
+
+    path = folder / "mitigate.yaml"
+    sweep = _load_yaml(path) if path.is_file() else None
+    try:
+        candidates = _mitigate_options(sweep)
+        recorded = path.read_text(encoding="utf-8")
+        for words, keywords in candidates:
+            if sweep_yaml(**keywords) == recorded:
+                full = ["artifactlab", "mitigate", *words, "--out", str(folder)]
+                return Command(shell(full), CHECKED_SWEEP.format(name=path))
+    except (KeyError, TypeError, IndexError, AttributeError, InputError):
+        return None
+    return None
