@@ -204,6 +204,7 @@ def run_worker(args: argparse.Namespace) -> dict:
 
     import artifactlab.tensor.completion as completion
     from artifactlab.models.toy_transformer import ToyTransformer
+    from artifactlab.tensor.dense import count_artifacts_naive
 
     if args.worker == "transformer_lens":
         import transformer_lens  # noqa: F401  (counted in the import RSS)
@@ -230,7 +231,7 @@ def run_worker(args: argparse.Namespace) -> dict:
         count = report.n_artifacts[args.tau]
         n_measure = total
     elif args.worker == "naive":
-        count = completion.count_artifacts_naive(
+        count = count_artifacts_naive(
             model.forward, D, args.tau, batch=args.batch, n_contexts=n_measure
         )
     else:
@@ -238,7 +239,7 @@ def run_worker(args: argparse.Namespace) -> dict:
         def tl_forward(ctx):
             return tl_model(ctx, return_type="logits")  # (B, 2, V), TransformerLens' own forward
 
-        count = completion.count_artifacts_naive(
+        count = count_artifacts_naive(
             tl_forward, D, args.tau, batch=args.batch, n_contexts=n_measure
         )
     seconds, ru1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)

@@ -241,7 +241,7 @@ def completion_probs(model: torch.nn.Module, V: int, n: int) -> np.ndarray:
     """The dense completion ``M^n[c, t] = p(t | c)``, float64, shape (V,) * n.
 
     Each probability is the float64 softmax of the model's logits, the rule every artifact
-    count uses (:func:`artifactlab.tensor.completion.exact_probs`), so ``M^n > tau`` here
+    count uses (:func:`artifactlab.tensor.threshold.exact_probs`), so ``M^n > tau`` here
     agrees entry by entry with the counts.
     """
     logits_fn = model.next_token_fn()

@@ -3,7 +3,7 @@
 At a context ``c`` of ``m`` tokens, the continuations ``t`` with ``p(t | c) > tau`` are
 the model's *confident* continuations, decided by the one exact rule of
 :mod:`artifactlab.tensor.completion` (candidates from the fast softmax, every one near
-a tau recomputed on the float64 softmax: :func:`~artifactlab.tensor.completion.decide`).
+a tau recomputed on the float64 softmax: :func:`~artifactlab.tensor.threshold.decide`).
 Each ``(m + 1)``-gram ``c + t`` is counted in the corpus index
 (:meth:`~artifactlab.data.corpus_index.CorpusIndex.count`, one batched call per chunk of
 contexts): a confident continuation of count 0 is an *artifact*, the others are

@@ -89,7 +89,7 @@ class TruthReport:
 def scores_of(logits_fn: LogitsFn, ngrams: np.ndarray, batch: int = 65_536) -> Tensor:
     """``p(t | c)``, ``log p(t | c)`` and whether ``t`` is the argmax, for each n-gram ``(c, t)``.
 
-    The probability is :func:`~artifactlab.tensor.completion.exact_probs` (the float64
+    The probability is :func:`~artifactlab.tensor.threshold.exact_probs` (the float64
     softmax of the logits), the rule every artifact count uses, so the same n-gram is on
     the same side of ``tau`` here and in
     :func:`~artifactlab.tensor.completion.evaluate_completion`.

@@ -12,7 +12,7 @@ Only the cells whose kind can change over the slider's range are stored: those w
 ``p > floor`` (the slider's lowest value, 0.01; a cell with ``p <= floor`` is never an
 artifact for ``tau >= floor``), and every training and truth cell. Their probabilities
 are stored as float64, exactly the numbers the project's counts compare: the float64
-softmax of the model's logits (:func:`artifactlab.tensor.completion.exact_probs`),
+softmax of the model's logits (:func:`artifactlab.tensor.threshold.exact_probs`),
 evaluated in the same blocks of contexts as
 :func:`~artifactlab.tensor.completion.evaluate_completion`. So the page's ``p > tau`` is
 the library's ``p > tau`` for every ``tau``.
