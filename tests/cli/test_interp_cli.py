@@ -30,3 +30,13 @@ def test_hull_wrong_dimension_is_one_line(cli, tmp_path):
     res = cli("interp", "hull", "--train", train, "--test", test)
     assert res.exit_code == 2
     assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("error: ")
+
+
+def test_hull_out_without_experiment_is_refused(cli, tmp_path):
+    train = tmp_path / "train.csv"
+    train.write_text("0,0\n1,0\n0,1\n")
+    res = cli("interp", "hull", "--train", train, "--test", train, "--out", tmp_path / "o")
+    assert res.exit_code == 2
+    err = res.stderr.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: --out") and "--experiment" in err
+    assert not (tmp_path / "o").exists()

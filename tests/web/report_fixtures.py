@@ -8,6 +8,8 @@ of ``docs/figures/claims``. Everything trains in about ten seconds in all.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -127,3 +129,34 @@ def results_dir(tmp_path_factory) -> Path:
         _claims(root / "results")
         _CACHE["results"] = root / "results"
     return _CACHE["results"]
+
+
+def run(*args: object):
+    """``artifactlab ARGS`` in-process."""
+    from artifactlab.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def build(results: Path, out: Path) -> tuple[Path, dict]:
+    """``artifactlab report RESULTS --out OUT --json``: the report folder and its JSON."""
+    res = run("report", results, "--out", out, "--quiet", "--json")
+    assert res.exit_code == 0, res.output
+    return out, json.loads(res.stdout)
+
+
+def page_data(out: Path) -> dict:
+    """The JSON a report page embeds."""
+    text = (out / "index.html").read_text()
+    match = re.search(r'<script id="data" type="application/json">(.*?)</script>', text, re.S)
+    return json.loads(match.group(1))
+
+
+def refused(res, out: Path, *words: str) -> None:
+    """A user error: one ``error:`` line naming ``words``, exit code 2, nothing at ``out``."""
+    err = res.stderr
+    assert res.exit_code == 2, res.output
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in err, err
+    assert not out.exists()

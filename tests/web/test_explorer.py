@@ -209,7 +209,11 @@ def test_cli_port_in_use(world):
 def test_cli_serves_until_interrupted(world):
     env = {**os.environ, "ARTIFACTLAB_THREADS": "1"}
     cmd = [sys.executable, "-m", "artifactlab", "explore", str(world), "--port", "0", "-q"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # started as a shell starts a background job: with SIGINT ignored, which Ctrl-C must undo
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )  # fmt: skip
     try:
         page_line = proc.stdout.readline()
         url_line = proc.stdout.readline()

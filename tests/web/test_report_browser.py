@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from report_fixtures import invoke, results_dir
+from report_fixtures import DOCS_FIGURES, invoke, results_dir
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +40,21 @@ def test_loads_offline_and_draws_every_figure(page, report_page, screenshot_dir)
         assert p["plotly"] and p["traces"] > 0 and p["points"] > 0, p
     assert page.errors == []
     page.page.screenshot(path=str(screenshot_dir / "report.png"))
+
+
+def test_the_interp_sections_draw_their_figures(page, tmp_path):
+    # the committed outputs of interp fit, hull --experiment and double-descent
+    invoke("report", DOCS_FIGURES / "interp", "--out", tmp_path / "r", "--quiet")
+    assert _open(page, tmp_path / "r" / "index.html") == []
+    plots = page.page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-figure]')).map(d => ({
+            id: d.id, plotly: d.classList.contains('js-plotly-plot'),
+            points: d.querySelectorAll('.scatterlayer .point').length}))"""
+    )
+    assert len(plots) == 7
+    for p in plots:
+        assert p["plotly"] and p["points"] > 0, p
+    assert page.errors == []
 
 
 def test_hover_shows_a_points_text(page, report_page):

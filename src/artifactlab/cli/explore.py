@@ -181,13 +181,16 @@ def _serve(server, quiet: bool) -> None:
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    # SIGINT too: a process started in the background inherits SIGINT ignored, and Python
+    # then installs no KeyboardInterrupt handler of its own
+    names = (signal.SIGINT, signal.SIGTERM)
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, stop) if main else None
+    previous = [signal.signal(sig, stop) for sig in names] if main else []
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         if not quiet:
             typer.echo("stopped", err=True)
     finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in zip(names, previous, strict=False):
+            signal.signal(sig, handler)

@@ -151,6 +151,9 @@ def hull(
         _experiment(out, _ints("--dims", dims), _ints("--n-trains", n_trains), n_test, seed, quiet,
                     overwrite)  # fmt: skip
         return
+    if out is not None:
+        raise InputError("--out", "writes only the --experiment's folder",
+                         "add --experiment, or drop --out (--json prints the result)")  # fmt: skip
     if train is None or test is None:
         raise InputError("--train/--test", "both are needed", "or pass --experiment --out DIR")
     number("--tol", tol, low=0)

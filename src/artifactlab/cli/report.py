@@ -39,8 +39,8 @@ def report(
         Path,
         typer.Argument(
             metavar="DIR",
-            help="A result folder (a run folder, a reproduce/claims/compare/mitigate --out "
-            "folder, a sweep's folder) or a folder holding several, e.g. docs/figures.",
+            help="A result folder (a run folder, a reproduce/claims/compare/mitigate/interp "
+            "--out folder, a sweep's folder) or a folder holding several, e.g. docs/figures.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Report folder to create.")],
@@ -62,8 +62,9 @@ def report(
     """Build OUT/index.html from the results in DIR (nothing is retrained).
 
     Recognises run folders (train), reproduced figures, claims, compare and mitigate
-    folders, sweep stores and exported sweep tables in DIR and up to --depth levels below
-    it. Each becomes a section: interactive figures, sortable tables, the verdicts as the
+    folders, sweep stores and exported sweep tables, and the --out folders of interp fit,
+    interp hull --experiment and interp double-descent in DIR and up to --depth levels
+    below it. Each becomes a section: interactive figures, sortable tables, the verdicts as the
     summary files state them, configuration, provenance and the commands behind it.
     Static PNG copies of the figures go to OUT/figures/. The page opens offline.
     """

@@ -9,13 +9,17 @@ default) for the results the commands write:
 - ``claims``: ``claim-X_summary.json`` beside ``claim-X.csv``;
 - ``compare`` and ``mitigate``: ``compare_summary.json`` / ``mitigate_summary.json``;
 - ``sweep``: a results store (a folder with ``results.sqlite``) that belongs to none of
-  the above, or a table written by ``sweep export`` (CSV or Parquet).
+  the above, or a table written by ``sweep export`` (CSV or Parquet);
+- ``interp``: the ``--out`` folders of the interpolation lab: ``fit_summary.json``
+  (``interp fit``), ``double_descent_summary.json`` (``interp double-descent``) and
+  ``hull_rate.csv`` (``interp hull --experiment``; without ``--experiment`` it writes
+  no file).
 
 A results store is never descended into (its trial folders are run folders of the
 sweep), and every store found is opened read-only, so a store of an unknown format is
 refused. :func:`build_report` turns each result into a section
 (:mod:`artifactlab.web.report_sections`, :mod:`~artifactlab.web.report_claims`,
-:mod:`~artifactlab.web.report_sweeps`) and
+:mod:`~artifactlab.web.report_sweeps`, :mod:`~artifactlab.web.report_interp`) and
 writes, atomically, ``OUT/index.html`` (self-contained: plotly.js and
 ``assets/report.js`` inlined, the data embedded) and ``OUT/figures/ID.png``, a
 matplotlib copy of every figure. Nothing is retrained.
@@ -48,13 +52,15 @@ if TYPE_CHECKING:
 DEFAULT_DEPTH = 3
 #: ``NAME_summary.json`` of the commands whose summaries the report reads
 _SUMMARY = re.compile(
-    r"^(?:(?P<reproduce>fig[23](?:-[a-z_]+)?)|claim-(?P<claims>[a-z])|(?P<other>compare|mitigate))"
-    r"_summary\.json$"
+    r"^(?:(?P<reproduce>fig[23](?:-[a-z_]+)?)|claim-(?P<claims>[a-z])|(?P<other>compare|mitigate)"
+    r"|(?P<interp>fit|double_descent))_summary\.json$"
 )
 #: the files of a result besides its summary (``STEM`` is the summary's stem)
 _COMPANIONS = ("{}.csv", "{}.yaml", "{}.png", "{}_summary.txt", "{}_sweep.json", "{}")
 #: the kinds of result, in the order the page shows them
-RESULT_KINDS = ("reproduce", "claims", "compare", "mitigate", "sweep", "train")
+RESULT_KINDS = ("reproduce", "claims", "compare", "mitigate", "sweep", "interp", "train")
+#: the one result file of ``interp hull --experiment`` (it writes no summary)
+HULL_RATE = "hull_rate.csv"
 
 #: ``progress(total, description)``: a context manager yielding ``advance(k)``
 Progress = Callable[[int, str], AbstractContextManager[Callable[[int], None]]]
@@ -92,6 +98,8 @@ def _entries(folder: Path) -> list[Path]:
 
 
 def _summaries(folder: Path, entries: list[Path]) -> tuple[list[Found], set[str]]:
+    from artifactlab.web.report_interp import FILES
+
     found, taken = [], set()
     for path in entries:
         match = _SUMMARY.match(path.name) if path.is_file() else None
@@ -102,7 +110,11 @@ def _summaries(folder: Path, entries: list[Path]) -> tuple[list[Found], set[str]
         kind = stem if kind == "other" else kind
         name = match.group("claims") or stem
         found.append(Found(kind, folder, name, path))
-        taken |= {c.format(stem) for c in _COMPANIONS}
+        taken |= {c.format(stem) for c in _COMPANIONS} | set(FILES.get(stem, ()))
+    hull = folder / HULL_RATE
+    if hull in entries and hull.is_file():
+        found.append(Found("interp", folder, hull.stem, hull))
+        taken |= set(FILES[hull.stem])
     return found, taken
 
 
@@ -191,7 +203,7 @@ def _section_id(found: Found, root: Path, used: set[str]) -> str:
 
 def result_label(found: Found, root: Path) -> str:
     """A result's path relative to ``root``, without ``_summary.json`` (``large/fig2``)."""
-    path = found.path
+    path = found.folder if found.kind == "interp" else found.path  # an --out folder
     if path.name.endswith("_summary.json"):
         stem = path.name.removesuffix("_summary.json")
         path = path.parent if stem in ("compare", "mitigate") else path.with_name(stem)
@@ -202,7 +214,7 @@ def result_label(found: Found, root: Path) -> str:
 
 def build_section(found: Found, sid: str) -> Section:
     """The :class:`~artifactlab.web.report_model.Section` of one found result."""
-    from artifactlab.web import report_claims, report_sweeps
+    from artifactlab.web import report_claims, report_interp, report_sweeps
     from artifactlab.web import report_sections as rs
 
     if found.kind == "train":
@@ -215,6 +227,13 @@ def build_section(found: Found, sid: str) -> Section:
         return report_sweeps.compare_section(found.folder, sid)
     if found.kind == "mitigate":
         return report_sweeps.mitigate_section(found.folder, sid)
+    if found.kind == "interp":
+        builders = {
+            "fit": report_interp.fit_section,
+            "hull_rate": report_interp.hull_section,
+            "double_descent": report_interp.double_descent_section,
+        }
+        return builders[found.name](found.folder, sid)
     return report_sweeps.sweep_section(found.path, sid)
 
 
@@ -247,8 +266,8 @@ def _check_paths(root: Path, out: Path, replace: bool) -> None:
         raise InputError(
             str(root),
             "does not exist",
-            "pass a run folder, the --out folder of reproduce, claims, compare or mitigate, "
-            "a sweep's folder, or a folder holding several",
+            "pass a run folder, the --out folder of reproduce, claims, compare, mitigate or "
+            "interp, a sweep's folder, or a folder holding several",
         )
     if not root.is_dir():
         raise InputError(str(root), "is not a folder", "pass the folder that holds the results")
@@ -263,8 +282,8 @@ def no_results(root: Path, depth: int) -> InputError:
     return InputError(
         f"no results found in {root}",
         f"searched it and {depth} folder levels below for run folders, sweep stores and "
-        "tables, and the outputs of reproduce, claims, compare and mitigate",
-        "run train, sweep run, reproduce, claims, compare or mitigate first",
+        "tables, and the outputs of reproduce, claims, compare, mitigate and interp",
+        "run train, sweep run, reproduce, claims, compare, mitigate or interp first",
     )
 
 

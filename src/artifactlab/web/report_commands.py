@@ -1,12 +1,14 @@
 """The commands behind a result, rebuilt from what it records and checked against it.
 
-No result file records its command line, but each records enough to rebuild one: a run
-folder's ``config.json`` holds every option of ``train``, and a sweep-based result holds
-the sweep file its command wrote. A rebuilt command is shown only when it checks out:
-for ``train``, the configs it would build equal the recorded ones; for ``reproduce``,
-``claims``, ``compare`` and ``mitigate``, the library writes, from the command's
-options, exactly the recorded sweep file. Otherwise the report shows ``artifactlab sweep
-run FILE``, which reruns the recorded sweep file itself.
+Few result files record their command line, but most record enough to rebuild one: a
+run folder's ``config.json`` holds every option of ``train``, ``fit_summary.json`` every
+option of ``interp fit``, and a sweep-based result holds the sweep file its command
+wrote. A rebuilt command is shown only when it checks out: for ``train`` and ``interp
+fit``, its options give exactly the recorded configs; for ``reproduce``, ``claims``,
+``compare`` and ``mitigate``, the library writes, from the command's options, exactly the
+recorded sweep file. Otherwise the report shows ``artifactlab sweep run FILE``, which
+reruns the recorded sweep file itself (a result of ``interp hull`` or ``interp
+double-descent`` records neither, so it gets no command).
 
 Example
 -------
@@ -215,3 +217,63 @@ def mitigate_command(folder: Path) -> Command | None:
     except (KeyError, TypeError, IndexError, AttributeError, InputError):
         return None
     return None
+
+
+#: ``interp fit``'s recorded config keys and the options that set them
+_FIT_OPTIONS = {
+    "target": "target",
+    "n": "n",
+    "noise": "noise",
+    "seed": "seed",
+    "spacing": "spacing",
+    "methods": "methods",
+    "degree": "degree",
+    "width": "width",
+    "band": "band",
+    "widths": "widths",
+    "seeds": "seeds",
+    "max_steps": "steps",
+    "tol": "tol",
+    "lr": "lr",
+    "test": "test",
+}
+CHECKED_FIT = (
+    "rebuilt from the config in fit_summary.json and checked against it: its options parse "
+    "to exactly the recorded config"
+)
+
+
+def _fit_config(params: dict[str, Any]) -> dict[str, Any]:
+    """The config ``interp fit`` records for its parsed options (as the command builds it)."""
+    from artifactlab.interp.fit_run import parse_list
+
+    config = {key: params[option] for key, option in _FIT_OPTIONS.items()}
+    config["methods"] = parse_list(config["methods"], "--methods", str)
+    config["widths"] = parse_list(config["widths"], "--widths", int)
+    config["test"] = None if config["test"] is None else str(config["test"])
+    return config
+
+
+def interp_fit_command(folder: Path, config: Any) -> Command | None:
+    """``artifactlab interp fit ... --out FOLDER`` whose options give the recorded config."""
+    import click
+    import typer
+
+    from artifactlab.cli.interp import interp_app
+
+    command = typer.main.get_command(interp_app).commands["fit"]  # type: ignore[attr-defined]
+    try:
+        defaults = _fit_config({p.name: p.default for p in command.params})
+        words: list[str] = []
+        for key, option in _FIT_OPTIONS.items():
+            value = config[key]
+            if value is not None and value != defaults[key]:
+                shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+                words += [f"--{option}", shown]
+        words += ["--out", str(folder)]
+        parsed = command.make_context("fit", list(words)).params
+        if _fit_config(parsed) != config:
+            return None
+    except (click.ClickException, InputError, KeyError, TypeError, ValueError):
+        return None
+    return Command(shell(["artifactlab", "interp", "fit", *words]), CHECKED_FIT)

@@ -97,6 +97,8 @@ class Figure:
     y_log: bool = False
     y2_label: str | None = None
     caption: str = ""
+    y_range: tuple[float, float] | None = None  # the initial y range (linear axes only)
+    y2_range: tuple[float, float] | None = None  # the same for the second y axis
 
 
 def clean(values: list[Any]) -> list[Any]:
@@ -149,17 +151,23 @@ def _plotly_trace(fig: Figure, i: int) -> dict[str, Any]:
 
 def plotly_figure(fig: Figure) -> dict[str, Any]:
     """The figure as a Plotly ``{"data": [...], "layout": {...}}`` object."""
+    named = any(isinstance(x, str) for t in fig.traces for x in t.x)  # categories (methods)
+    x_type = "category" if named else "log" if fig.x_log else "linear"
     layout: dict[str, Any] = {
         "title": {"text": fig.title, "font": {"size": 14}},
-        "xaxis": {"title": {"text": fig.x_label}, "type": "log" if fig.x_log else "linear"},
+        "xaxis": {"title": {"text": fig.x_label}, "type": x_type},
         "yaxis": {"title": {"text": fig.y_label}, "type": "log" if fig.y_log else "linear"},
         "hovermode": "closest",
         "margin": {"l": 70, "r": 70 if fig.y2_label else 20, "t": 50, "b": 60},
         "legend": {"orientation": "h", "y": -0.2},
         "height": 420,
     }
+    if fig.y_range is not None and not fig.y_log:
+        layout["yaxis"]["range"] = list(fig.y_range)
     if fig.y2_label:
         layout["yaxis2"] = {"title": {"text": fig.y2_label}, "overlaying": "y", "side": "right"}
+        if fig.y2_range is not None:
+            layout["yaxis2"]["range"] = list(fig.y2_range)
     return {"data": [_plotly_trace(fig, i) for i in range(len(fig.traces))], "layout": layout}
 
 
@@ -212,10 +220,14 @@ def draw_png(fig: Figure, path: Path) -> Path:
         ax.set_ylabel(fig.y_label, fontsize=9)
         if ax2 is not None:
             ax2.set_ylabel(fig.y2_label or "", fontsize=9)
+            if fig.y2_range is not None:
+                ax2.set_ylim(*fig.y2_range)
         if fig.x_log:
             ax.set_xscale("log")
         if fig.y_log:
             ax.set_yscale("log")
+        elif fig.y_range is not None:
+            ax.set_ylim(*fig.y_range)
         ax.legend(handles, [t.name for t in fig.traces], fontsize=7)
         return write_figure(path, figure)
     finally:

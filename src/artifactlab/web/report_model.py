@@ -64,7 +64,7 @@ class Section:
     id : str
         The HTML anchor (unique in the page); figure ids start with it.
     kind : str
-        ``train``, ``reproduce``, ``claims``, ``compare``, ``mitigate`` or ``sweep``.
+        ``train``, ``reproduce``, ``claims``, ``compare``, ``mitigate``, ``sweep`` or ``interp``.
     title : str
         The heading.
     path : Path
@@ -144,6 +144,17 @@ def number(value: Any) -> Cell:
 def text(value: Any) -> Cell:
     """A text cell."""
     return Cell("" if value is None else str(value), "" if value is None else str(value))
+
+
+def rows_table(title: str, rows: list[dict[str, Any]], limit: int = 2000) -> Table:
+    """Rows of a CSV file as a table (numbers sort by value): the first ``limit`` of them."""
+    columns = list(rows[0]) if rows else []
+    body = [
+        [number(r.get(c)) if to_float(r.get(c)) is not None else text(r.get(c)) for c in columns]
+        for r in rows[:limit]
+    ]
+    note = f"the first {limit} of {len(rows)} rows" if len(rows) > limit else ""
+    return Table(title, columns, body, note)
 
 
 def ci(m: dict | None) -> Cell:

@@ -29,6 +29,7 @@ KIND_TITLES = {
     "compare": "Comparisons (compare)",
     "mitigate": "Mitigations (mitigate)",
     "sweep": "Sweeps",
+    "interp": "Interpolation lab (interp)",
     "train": "Run folders (train)",
 }
 
@@ -111,7 +112,8 @@ def _figures_html(section: Section) -> str:
         items.append(
             f'<figure><div class="plot" id="plot-{fid}" data-figure="{fid}"></div><figcaption>'
             f'{escape(fig.title)} (<a href="figures/{fid}.png">static PNG</a>)'
-            "</figcaption></figure>"
+            + (f". {escape(fig.caption)}" if fig.caption else "")
+            + "</figcaption></figure>"
         )
     return f'<div class="figures">{"".join(items)}</div>' if items else ""
 
