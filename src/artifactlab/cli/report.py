@@ -86,9 +86,9 @@ def report(
         kinds[s["kind"]] = kinds.get(s["kind"], 0) + 1
     found = ", ".join(f"{n} {k}" for k, n in kinds.items())
     text = (
-        f"report of {printable(source)}: {len(result['sections'])} results ({found}), "
-        f"{len(result['figures'])} figures"
-        + (f", {len(result['explorers'])} explorer pages" if explorer else "")
+        f"report of {printable(source)}: {_many(len(result['sections']), 'result')} ({found}), "
+        f"{_many(len(result['figures']), 'figure')}"
+        + (f", {_many(len(result['explorers']), 'explorer page')}" if explorer else "")
         + f" -> {printable(result['index'])}"
     )
     if not as_json:
@@ -102,3 +102,8 @@ def _command_line() -> str | None:
     if Path(sys.argv[0]).name not in ("artifactlab", "__main__.py") or "report" not in sys.argv:
         return None  # called in-process (a test runner, or Python)
     return shlex.join(["artifactlab", *sys.argv[1:]])
+
+
+def _many(n: int, noun: str) -> str:
+    """``1 result``, ``2 results``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
