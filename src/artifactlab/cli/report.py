@@ -69,7 +69,10 @@ def report(
     Static PNG copies of the figures go to OUT/figures/. The page opens offline.
     """
     from artifactlab.cli.progress import progress_bar
+    from artifactlab.web import report_commands
     from artifactlab.web.report import build_report
+
+    report_commands.PARSERS.setdefault("interp fit", _interp_fit_params)
 
     count("--depth", depth, 0)
     result = build_report(
@@ -107,3 +110,16 @@ def _command_line() -> str | None:
 def _many(n: int, noun: str) -> str:
     """``1 result``, ``2 results``."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _interp_fit_params(words: list[str]) -> dict:
+    """The parameters ``artifactlab interp fit WORDS`` parses to (ValueError if refused)."""
+    import click
+
+    from artifactlab.cli.interp import interp_app
+
+    command = typer.main.get_command(interp_app).commands["fit"]  # type: ignore[attr-defined]
+    try:
+        return command.make_context("fit", list(words)).params
+    except click.ClickException as err:
+        raise ValueError(err.format_message()) from None

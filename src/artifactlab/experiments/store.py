@@ -331,7 +331,10 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection | None:
 
 def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
     """Refuse a damaged file now rather than with a traceback halfway through a sweep."""
-    answer = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+    try:
+        answer = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as err:  # damage the check itself trips on (which page is hit)
+        answer = [str(err)]
     if answer == ["ok"]:
         return
     # SQLite's answer: one problem a line, under a "*** in database main ***" heading

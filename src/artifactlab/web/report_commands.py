@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -254,16 +255,19 @@ def _fit_config(params: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+#: command-line parsers the CLI lends the report (the library never imports the CLI): name ->
+#: a function from the words after ``artifactlab NAME`` to the command's parsed parameters
+#: (ValueError for words it refuses). Without one, no command is rebuilt for that kind.
+PARSERS: dict[str, Callable[[list[str]], dict[str, Any]]] = {}
+
+
 def interp_fit_command(folder: Path, config: Any) -> Command | None:
     """``artifactlab interp fit ... --out FOLDER`` whose options give the recorded config."""
-    import click
-    import typer
-
-    from artifactlab.cli.interp import interp_app
-
-    command = typer.main.get_command(interp_app).commands["fit"]  # type: ignore[attr-defined]
+    parse = PARSERS.get("interp fit")
+    if parse is None:
+        return None
     try:
-        defaults = _fit_config({p.name: p.default for p in command.params})
+        defaults = _fit_config(parse(["--out", str(folder)]))
         words: list[str] = []
         for key, option in _FIT_OPTIONS.items():
             value = config[key]
@@ -271,9 +275,8 @@ def interp_fit_command(folder: Path, config: Any) -> Command | None:
                 shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
                 words += [f"--{option}", shown]
         words += ["--out", str(folder)]
-        parsed = command.make_context("fit", list(words)).params
-        if _fit_config(parsed) != config:
+        if _fit_config(parse(list(words))) != config:
             return None
-    except (click.ClickException, InputError, KeyError, TypeError, ValueError):
+    except (InputError, KeyError, TypeError, ValueError):  # refused: no command is shown
         return None
     return Command(shell(["artifactlab", "interp", "fit", *words]), CHECKED_FIT)
