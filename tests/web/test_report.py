@@ -336,3 +336,36 @@ def test_plotly_json_has_no_nan_and_keeps_hover():
     trace = spec["data"][0]
     assert trace["y"] == [None, 1.0] and trace["error_y"]["arrayminus"] == [0.1, None]
     assert trace["hovertext"] == ["p", "q"]
+
+
+@pytest.mark.parametrize(
+    ("version", "said"),
+    [("9.0.0", "was written by artifactlab 9.0.0, newer than this one"),
+     ("banana", "records an unknown artifactlab version 'banana'")],
+)  # fmt: skip
+def test_a_run_of_an_unknown_version(results, tmp_path, version, said):
+    run_dir = tmp_path / "run3"
+    shutil.copytree(results / "run3", run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    config["provenance"]["version"] = version
+    (run_dir / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "r"
+    refused(run("report", run_dir, "--out", out, "--quiet"), out, "config.json", said)
+
+
+def test_a_table_of_trials_from_a_newer_release(results, tmp_path):
+    source = next(p for p in (results / "tables").glob("*.csv"))
+    lines = source.read_text().splitlines()
+    head = lines[0].split(",")
+    assert "version" in head
+    col = head.index("version")
+    rows = [line.split(",") for line in lines[1:]]
+    for row in rows:
+        row[col] = "2.0"
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / source.name).write_text(
+        "\n".join([lines[0], *(",".join(r) for r in rows)]) + "\n"
+    )
+    out = tmp_path / "r"
+    res = run("report", tmp_path / "tables", "--out", out, "--quiet")
+    refused(res, out, "written by artifactlab 2.0")

@@ -132,7 +132,7 @@ def claims_section(folder: Path, claim: str, sid: str) -> Section:
     section.figures = [_claim_figure(sid, claim, p) for p in summary["panels"] if p.get("points")]
     section.tables = [_claim_table(summary)]
     section.config_text = read_text(folder / f"claim-{claim}.yaml")
-    section.provenance = row_provenance(rows) if rows else {}
+    section.provenance = row_provenance(rows, section.path) if rows else {}
     command = claims_command(folder, claim, quick)
     section.commands += [command] if command is not None else []
     return section

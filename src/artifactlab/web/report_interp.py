@@ -245,7 +245,7 @@ def fit_section(folder: Path, sid: str) -> Section:
     if pieces:
         section.tables.append(rows_table("ReLU pieces per width and seed (pieces.csv)", pieces))
     section.settings = {k: _shown(v) for k, v in summary["config"].items()}
-    section.provenance = recorded_provenance(summary.get("provenance"))
+    section.provenance = recorded_provenance(summary.get("provenance"), section.path)
     words = summary.get("command")
     if isinstance(words, list) and words[1:3] == ["interp", "fit"]:  # not a test runner's argv
         section.provenance["command line (as recorded)"] = shell([str(w) for w in words])

@@ -220,8 +220,41 @@ def read_text(path: Path) -> str:
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
-def row_provenance(rows: list[dict[str, Any]]) -> dict[str, str]:
-    """Package versions, git revisions and seeds as the rows of a results table record them."""
+def check_version(recorded: object, source: Path | None) -> None:
+    """Refuse a result written by an unknown artifactlab: a newer release, or no version at all.
+
+    Every result records the package version that wrote it; a later release may write a
+    format this one cannot read, so such a file is refused rather than misread.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    from artifactlab import __version__
+
+    if recorded in (None, "") or source is None:
+        return
+    try:
+        newer = Version(str(recorded)) > Version(__version__)
+    except InvalidVersion:
+        raise InputError(
+            str(source), f"records an unknown artifactlab version {str(recorded)!r}",
+            "rebuild the result with the command that wrote it",
+        ) from None  # fmt: skip
+    if newer:
+        raise InputError(
+            str(source),
+            f"was written by artifactlab {recorded}, newer than this one ({__version__}), in a "
+            "format this version may not read",
+            "upgrade artifactlab to report on it",
+        )
+
+
+def row_provenance(rows: list[dict[str, Any]], source: Path | None = None) -> dict[str, str]:
+    """Package versions, git revisions and seeds as the rows of a results table record them.
+
+    A version newer than this package's is refused (:func:`check_version`, naming ``source``).
+    """
+    for version in {r.get("version") for r in rows}:
+        check_version(version, source)
     out = {}
     for key, label in (("version", "package version"), ("git_revision", "git revision")):
         values = sorted({str(r[key]) for r in rows if r.get(key) not in (None, "")})
@@ -234,10 +267,14 @@ def row_provenance(rows: list[dict[str, Any]]) -> dict[str, str]:
     return out
 
 
-def recorded_provenance(record: dict | None) -> dict[str, str]:
-    """A ``provenance`` record (version, git revision, python, torch, created) as labelled text."""
+def recorded_provenance(record: dict | None, source: Path | None = None) -> dict[str, str]:
+    """A ``provenance`` record (version, git revision, python, torch, created) as labelled text.
+
+    A version newer than this package's is refused (:func:`check_version`, naming ``source``).
+    """
     if not isinstance(record, dict):
         return {}
+    check_version(record.get("version"), source)
     labels = {
         "version": "package version",
         "git_revision": "git revision",

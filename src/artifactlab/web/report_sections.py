@@ -106,7 +106,7 @@ def train_section(run_dir: Path, sid: str) -> Section:
     rows = [[text(k), number(v) if to_float(v) is not None else text(v)] for k, v in result.items()]
     section.tables.append(Table("training result", ["quantity", "value"], rows))
     section.settings = run_settings(config)
-    section.provenance = recorded_provenance(config.get("provenance"))
+    section.provenance = recorded_provenance(config.get("provenance"), run_dir / "config.json")
     section.provenance |= {k: str(config[k]) for k in ("seed", "device") if k in config}
     command = train_command(run_dir, config)
     if command is not None:
@@ -338,8 +338,10 @@ def reproduce_section(folder: Path, stem: str, sid: str) -> Section:
     if rows:
         section.tables.append(_trials_table(rows, summary["x"], col, extra))
     section.config_text = read_text(folder / f"{stem}.yaml")
-    section.provenance = recorded_provenance(record.get("provenance") or summary.get("provenance"))
-    section.provenance |= row_provenance(rows) if rows else {}
+    section.provenance = recorded_provenance(
+        record.get("provenance") or summary.get("provenance"), section.path
+    )
+    section.provenance |= row_provenance(rows, section.path) if rows else {}
     command = reproduce_command(folder, stem, scale)
     section.commands += [command] if command is not None else []
     return section

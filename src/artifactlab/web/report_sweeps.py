@@ -100,7 +100,7 @@ def compare_section(folder: Path, sid: str) -> Section:
         _compare_table("per model and seed", summary["trials"], "seed"),
     ]
     section.config_text = read_text(folder / "compare.yaml")
-    section.provenance = row_provenance(rows) if rows else {}
+    section.provenance = row_provenance(rows, section.path) if rows else {}
     section.commands = _commands(compare_command(folder), folder / "compare.yaml")
     return section
 
@@ -230,7 +230,7 @@ def mitigate_section(folder: Path, sid: str) -> Section:
         section.figures.append(_mitigate_figure(sid, i, ds))
         section.tables += _mitigate_tables(ds)
     section.config_text = read_text(folder / "mitigate.yaml")
-    section.provenance = row_provenance(rows) if rows else {}
+    section.provenance = row_provenance(rows, section.path) if rows else {}
     section.commands = _commands(mitigate_command(folder), folder / "mitigate.yaml")
     return section
 
@@ -361,7 +361,7 @@ def sweep_section(path: Path, sid: str) -> Section:
     section.tables.append(Table("per trial", keys, body, note))
     section.settings = {c: str(rows[0].get(c)) for c in config if c not in keys} if rows else {}
     section.config_text = read_text(sweep_file)
-    section.provenance = row_provenance(rows)
+    section.provenance = row_provenance(rows, section.path)
     if sweep_file.is_file():
         section.commands.append(rerun(sweep_file))
         if not is_store:
