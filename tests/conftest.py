@@ -72,14 +72,3 @@ def tiny_run(tmp_path_factory) -> Path:
     )
     assert res.exit_code == 0, res.output
     return run
-
-
-def assert_user_error(res, *needles: str) -> str:
-    """A CLI result that is a user error: exit code 2, one ``error: `` line, no traceback."""
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    err = res.stderr.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
-    assert "Traceback" not in res.output
-    for needle in needles:
-        assert needle in err, err
-    return err

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import assert_user_error
+from user_errors import assert_user_error
 
 import artifactlab
 from artifactlab import device as dev

@@ -85,6 +85,19 @@ def test_double_descent_summary_equals_the_code_on_its_csv():
     assert differences({k: committed[k] for k in computed}, computed) == []
 
 
+def test_hull_summary_equals_its_csv():
+    from artifactlab.report.docs import read_csv
+
+    folder = ROOT / "docs/figures/interp/hull"
+    committed = json.loads((folder / "hull_summary.json").read_text())
+    rows = [{k: float(v) for k, v in r.items()} for r in read_csv(folder / "hull_rate.csv")]
+    assert differences(committed["results"], rows) == []
+    config = committed["config"]
+    assert [(r["dim"], r["n_train"]) for r in rows] == [
+        (d, n) for d in config["dims"] for n in config["n_trains"]
+    ]
+
+
 def test_fit_summary_equals_its_csvs():
     from artifactlab.report.docs import read_csv
 

@@ -7,7 +7,7 @@ standard error, no traceback, and nothing written.
 from __future__ import annotations
 
 import pytest
-from conftest import assert_user_error
+from user_errors import assert_user_error
 
 from artifactlab.checks import at_least, finite, magnitude, seed_value
 from artifactlab.errors import InputError

@@ -13,8 +13,8 @@ import shutil
 
 import pytest
 import torch
-from conftest import assert_user_error
 from safetensors.torch import load_file, save_file
+from user_errors import assert_user_error
 
 from artifactlab.runs import load_run, vocab_sha256
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import assert_user_error
+from user_errors import assert_user_error
 
 from artifactlab.runs import load_run
 from artifactlab.tensor import DataTensor

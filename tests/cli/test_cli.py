@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import assert_user_error
+from user_errors import assert_user_error
 
 
 def test_make_data_random_is_seeded(cli, tmp_path):

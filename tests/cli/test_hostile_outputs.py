@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import assert_user_error as user_error
+from user_errors import assert_user_error as user_error
 
 from artifactlab import io
 

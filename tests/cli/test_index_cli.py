@@ -7,7 +7,7 @@ import random
 from collections import Counter
 
 import pytest
-from conftest import assert_user_error
+from user_errors import assert_user_error
 
 WORDS = "the a cat dog sat ran on under mat rug and then quietly".split()
 

@@ -7,7 +7,7 @@ import json
 import lm_fixtures
 import pytest
 import torch
-from conftest import assert_user_error
+from user_errors import assert_user_error
 
 from artifactlab.data.corpus_index import CorpusIndex
 from artifactlab.lm.corpus_artifacts import corpus_artifacts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from conftest import assert_user_error
+from user_errors import assert_user_error
 
 from artifactlab.data.text_windows import escape_token, unescape_token, windows
 from artifactlab.data.tuples import load_tuples

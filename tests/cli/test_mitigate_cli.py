@@ -2,7 +2,7 @@ import csv
 import json
 
 import pytest
-from conftest import assert_user_error
+from user_errors import assert_user_error
 
 #: a small world, two seeds, 30 steps: every method at two strengths in seconds
 TINY = ("--data", "siblings", "-p", "n_families=4", "--quick", "--seeds", "2", "--steps", "30",

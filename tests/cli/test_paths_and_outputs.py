@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import assert_user_error as user_error
 from typer.testing import CliRunner
+from user_errors import assert_user_error as user_error
 
 from artifactlab.cli import app
 

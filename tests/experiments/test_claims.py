@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
+from user_errors import assert_user_error
 
 from artifactlab.experiments.claim_panels import CLAIMS, PANELS, sweep_path, sweep_yaml
 from artifactlab.experiments.claim_trial import CLAIM_TRUTH, loss_floor, random_holdout
@@ -11,7 +12,6 @@ from artifactlab.experiments.claims import parse_claims, summarise
 from artifactlab.experiments.kinds import SectionError
 from artifactlab.report.claims_doc import render_page
 from artifactlab.report.verdicts import RULE, VERDICTS
-from tests.conftest import assert_user_error
 
 ROOT = Path(__file__).resolve().parents[2]
 

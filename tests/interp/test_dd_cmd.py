@@ -6,9 +6,11 @@ import csv
 import json
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from artifactlab.cli import app
+from artifactlab.cli.interp import interp_app
 from artifactlab.interp import dd_run
 
 
@@ -82,3 +84,54 @@ def test_with_artifacts(invoke, tmp_path):
     assert len(rows) == len(dd_run.ARTIFACT_WIDTHS)
     assert {"params_non_embedding", "n_artifacts@0.5", "test_error"} <= set(rows[0])
     assert (out / "double_descent.png").exists()
+
+
+#: the summary's keys before it recorded its config (readers rely on them)
+OLD_KEYS = {"samples", "peak_features", "peak_test_error", "threshold_features",
+            "threshold_test_error", "below_features", "below_test_error", "above_features",
+            "above_test_error", "peak_over_below", "peak_over_above", "double_descent", "kind",
+            "ridge", "noise", "dim", "seeds", "features_max", "files"}  # fmt: skip
+
+
+def _rerun_words(config: dict) -> list[str]:
+    """The command's options for a recorded config (n_test has none: it is the default)."""
+    words = ["--with-artifacts"] if config["with_artifacts"] else []
+    for key, value in config.items():
+        if key not in ("with_artifacts", "n_test") and value is not None:
+            words += [f"--{key.replace('_', '-')}", str(value)]
+    return words
+
+
+@pytest.mark.parametrize("with_artifacts", [False, True])
+def test_summary_records_every_option(invoke, tmp_path, with_artifacts):
+    out = tmp_path / "dd"
+    words = ["--samples", 8, "--features-max", 20, "--seeds", 2, "--n-points", 5, "--seed", 3,
+             "--ridge", 0.01, "--kind", "fourier", "--noise", 0.1, "--dim", 3]  # fmt: skip
+    if with_artifacts:
+        words += ["--with-artifacts", "--artifacts-vocab", 4, "--artifacts-triples", 10,
+                  "--artifacts-steps", 5]  # fmt: skip
+    res = invoke(*words, "--out", out, "-q")
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "double_descent_summary.json").read_text())
+    config = summary["config"]
+    assert OLD_KEYS | {"config", "command", "provenance"} == set(summary)
+    params = typer.main.get_command(interp_app).commands["double-descent"].params
+    options = {p.name for p in params} - {"out", "overwrite", "quiet", "as_json"}
+    assert set(config) == options | {"n_test"}
+    assert config == {"samples": 8, "features_max": 20, "seeds": 2, "n_points": 5, "seed": 3,
+                      "kind": "fourier", "ridge": 0.01, "noise": 0.1, "dim": 3, "n_test": 1000,
+                      "with_artifacts": with_artifacts,
+                      "artifacts_vocab": 4 if with_artifacts else None,
+                      "artifacts_triples": 10 if with_artifacts else None,
+                      "artifacts_steps": 5 if with_artifacts else None}  # fmt: skip
+    for key in ("samples", "seeds", "features_max", "kind", "ridge", "noise", "dim"):
+        assert summary[key] == config[key]  # the old keys are unchanged
+    assert set(summary["provenance"]) == {"version", "git_revision", "python", "torch", "created"}
+    assert summary["command"][0] == "artifactlab"
+    again = tmp_path / "again"  # the recorded config, rerun, writes the same tables
+    res = invoke(*_rerun_words(config), "--out", again, "-q")
+    assert res.exit_code == 0, res.output
+    names = ["double_descent.csv"] + (["artifacts.csv"] if with_artifacts else [])
+    for name in names:
+        assert (again / name).read_bytes() == (out / name).read_bytes(), name
+    assert json.loads((again / "double_descent_summary.json").read_text())["config"] == config

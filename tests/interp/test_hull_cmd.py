@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from artifactlab.cli import app
+from artifactlab.cli.interp import interp_app
+from artifactlab.io import OutputError
 
 
 @pytest.fixture()
@@ -73,7 +76,67 @@ def test_experiment_writes_csv_and_png(run, tmp_path):
     lines = (tmp_path / "hull_rate.csv").read_text().splitlines()
     assert lines[0] == "dim,n_train,rate" and len(lines) == 5
     assert (tmp_path / "hull_rate.png").read_bytes()[:4] == b"\x89PNG"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["hull_rate.csv", "hull_rate.png"]
+    names = ["hull_rate.csv", "hull_rate.png", "hull_summary.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+
+
+#: the options of ``hull`` that are not the experiment's settings
+NOT_CONFIG = {"train", "test", "experiment", "out", "overwrite", "as_json", "quiet"}
+
+
+def _rerun_words(config: dict) -> list[str]:
+    words = []
+    for key, value in config.items():
+        shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        words += [f"--{key.replace('_', '-')}", shown]
+    return words
+
+
+def test_experiment_summary_records_every_setting(run, tmp_path):
+    out = tmp_path / "a"
+    res = run("--experiment", "--out", out, "--dims", "1,3", "--n-trains", "10,30",
+              "--n-test", "15", "--seed", "7", "--tol", "1e-6", "--quiet")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "hull_summary.json").read_text())
+    assert summary["config"] == {"dims": [1, 3], "n_trains": [10, 30], "n_test": 15, "seed": 7,
+                                 "tol": 1e-6}  # fmt: skip
+    params = typer.main.get_command(interp_app).commands["hull"].params
+    assert set(summary["config"]) == {p.name for p in params} - NOT_CONFIG
+    assert summary["files"] == ["hull_rate.csv", "hull_rate.png", "hull_summary.json"]
+    assert set(summary["provenance"]) == {"version", "git_revision", "python", "torch", "created"}
+    assert summary["command"][0] == "artifactlab"
+    csv_rows = (out / "hull_rate.csv").read_text().splitlines()[1:]
+    assert [f"{r['dim']},{r['n_train']},{r['rate']}" for r in summary["results"]] == csv_rows
+    for row in summary["results"]:  # the numbers it prints
+        assert f"d={row['dim']:4d} n_train={row['n_train']:6d} rate={row['rate']:.3f}" in res.stdout
+    again = tmp_path / "b"  # the recorded config, rerun, writes the same table
+    res = run("--experiment", *_rerun_words(summary["config"]), "--out", again, "--quiet")
+    assert res.exit_code == 0, res.output
+    assert (again / "hull_rate.csv").read_bytes() == (out / "hull_rate.csv").read_bytes()
+    assert json.loads((again / "hull_summary.json").read_text())["config"] == summary["config"]
+
+
+def test_experiment_uses_tol(run, tmp_path):
+    res = run("--experiment", "--out", tmp_path, "--dims", "2", "--n-trains", "5",
+              "--n-test", "20", "--tol", "1e9", "--quiet")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "hull_rate.csv").read_text().splitlines()[1] == "2,5,1.0"
+    bad = tmp_path / "bad"
+    res = run("--experiment", "--out", bad, "--tol", "-1", "--quiet")
+    assert res.exit_code == 2 and "--tol" in res.stderr and not bad.exists()
+
+
+def test_experiment_writes_nothing_if_the_summary_fails(monkeypatch, tmp_path):
+    from artifactlab.interp import hull
+
+    def fail(path, obj):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(hull, "write_json", fail)
+    out = tmp_path / "out"
+    with pytest.raises(OutputError, match="disk full"):
+        hull.write_rate_experiment(out, [1], [5], 4, 0)
+    assert not out.exists() or not list(out.iterdir())
 
 
 def test_experiment_bad_input(run, tmp_path):

@@ -16,7 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
-from conftest import assert_user_error
+from user_errors import assert_user_error
 
 from artifactlab.errors import InputError
 from artifactlab.runs import load_run

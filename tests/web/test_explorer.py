@@ -19,6 +19,7 @@ import pytest
 import torch
 from explorer_fixtures import library_counts, quad_run, world_run
 from typer.testing import CliRunner
+from user_errors import assert_user_error as user_error
 
 from artifactlab.data.tuples import TupleDataset, Vocabulary
 from artifactlab.runs import load_run
@@ -28,7 +29,6 @@ from artifactlab.tensor.dense import completion_dense
 from artifactlab.web.explorer import COLORS, explorer_page, write_explorer
 from artifactlab.web.explorer_data import FLOOR, TRAIN, TRUTH, build_cells, slider_steps
 from artifactlab.web.server import make_server
-from tests.conftest import assert_user_error as user_error
 
 TAUS = [0.05, 0.3, 0.5, 0.77, 0.95]
 

@@ -148,8 +148,8 @@ def hull(
 ) -> None:
     """Share of test points inside the training set's convex hull (interpolation rate)."""
     if experiment:
-        _experiment(out, _ints("--dims", dims), _ints("--n-trains", n_trains), n_test, seed, quiet,
-                    overwrite)  # fmt: skip
+        _experiment(out, _ints("--dims", dims), _ints("--n-trains", n_trains), n_test, seed, tol,
+                    quiet, overwrite)  # fmt: skip
         return
     if out is not None:
         raise InputError("--out", "writes only the --experiment's folder",
@@ -209,20 +209,22 @@ def _experiment(
     n_trains: list[int],
     n_test: int,
     seed: int,
+    tol: float,
     quiet: bool,
     overwrite: bool,
 ) -> None:
-    from artifactlab.interp.hull import write_rate_experiment
+    from artifactlab.interp.hull import RATE_CSV, RATE_PNG, SUMMARY_NAME, write_rate_experiment
 
     if out is None:
         raise InputError("--out", "is needed with --experiment", "name an output folder")
     count("--n-test", n_test)
+    number("--tol", tol, low=0)
     fresh_out(out, overwrite)
     with progress_bar(len(dims) * len(n_trains), "hull experiment", quiet) as advance:
-        rows = write_rate_experiment(out, dims, n_trains, n_test, seed, advance)
+        rows = write_rate_experiment(out, dims, n_trains, n_test, seed, advance, tol)
     lines = [f"d={d:4d} n_train={n:6d} rate={r:.3f}" for d, n, r in rows]
-    csv_path, png_path = out / "hull_rate.csv", out / "hull_rate.png"
-    typer.echo("\n".join([*lines, f"wrote {printable(csv_path)} and {printable(png_path)}"]))
+    names = ", ".join(printable(out / name) for name in (RATE_CSV, RATE_PNG, SUMMARY_NAME))
+    typer.echo("\n".join([*lines, f"wrote {names}"]))
 
 
 @interp_app.command("double-descent")

@@ -26,6 +26,8 @@ from artifactlab.cli.options import Json, Overwrite, Quiet, count, emit, printab
 
 #: the default of --depth (the library's, without importing it here)
 DEFAULT_DEPTH = 3
+#: the ``interp`` commands whose parsers the report borrows to rebuild and check commands
+INTERP_COMMANDS = ("fit", "hull", "double-descent")
 
 
 def register(app: typer.Typer) -> None:
@@ -69,11 +71,9 @@ def report(
     Static PNG copies of the figures go to OUT/figures/. The page opens offline.
     """
     from artifactlab.cli.progress import progress_bar
-    from artifactlab.web import report_commands
     from artifactlab.web.report import build_report
 
-    report_commands.PARSERS.setdefault("interp fit", _interp_fit_params)
-
+    lend_parsers()
     count("--depth", depth, 0)
     result = build_report(
         source,
@@ -112,14 +112,23 @@ def _many(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
-def _interp_fit_params(words: list[str]) -> dict:
-    """The parameters ``artifactlab interp fit WORDS`` parses to (ValueError if refused)."""
-    import click
+def lend_parsers() -> None:
+    """Lend the report the ``interp`` commands' parsers, to rebuild and check their commands."""
+    from artifactlab.web import report_commands
 
+    for name in INTERP_COMMANDS:
+        report_commands.PARSERS.setdefault(f"interp {name}", partial(_interp_params, name))
+
+
+def _interp_params(name: str, words: list[str]) -> dict:
+    """The parameters ``artifactlab interp NAME WORDS`` parses to (ValueError if refused)."""
     from artifactlab.cli.interp import interp_app
 
-    command = typer.main.get_command(interp_app).commands["fit"]  # type: ignore[attr-defined]
+    command = typer.main.get_command(interp_app).commands[name]  # type: ignore[attr-defined]
     try:
-        return command.make_context("fit", list(words)).params
-    except click.ClickException as err:
-        raise ValueError(err.format_message()) from None
+        return command.make_context(name, list(words)).params
+    except Exception as err:  # a usage error of click, or of the click that typer vendors
+        message = getattr(err, "format_message", None)
+        if message is None:
+            raise
+        raise ValueError(message()) from None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -136,13 +137,61 @@ def _check_artifacts(V: int, N: int, steps: int) -> None:
         raise InputError("--artifacts-triples", f"must be in [5, V^2 = {V * V}], got {N}")
 
 
-def _write(
-    out: Path, rows: list[dict], art_rows: list[dict] | None, samples: int, problem: dd.Problem
+def run_config(
+    samples: int,
+    features_max: int,
+    seeds: int,
+    n_points: int,
+    problem: dd.Problem,
+    seed: int,
+    artifacts: tuple[int, int, int] | None,
 ) -> dict:
+    """The ``config`` the summary records: every setting of :func:`run_double_descent`.
+
+    Keys are the options of ``artifactlab interp double-descent`` (``features_max`` is
+    ``--features-max``, ...), plus ``n_test``, the held-out points of ``problem`` (no option
+    sets it: the command uses the default). Without ``artifacts`` the ``artifacts_*`` are None.
+
+    >>> config = run_config(10, 30, 2, 5, dd.Problem(10), 0, None)
+    >>> config["with_artifacts"], config["artifacts_vocab"], config["n_test"]
+    (False, None, 1000)
+    """
+    vocab, triples, steps = artifacts if artifacts is not None else (None, None, None)
+    return {
+        "samples": samples,
+        "features_max": features_max,
+        "seeds": seeds,
+        "n_points": n_points,
+        "seed": seed,
+        "kind": problem.kind,
+        "ridge": problem.ridge,
+        "noise": problem.noise,
+        "dim": problem.dim,
+        "n_test": problem.n_test,
+        "with_artifacts": artifacts is not None,
+        "artifacts_vocab": vocab,
+        "artifacts_triples": triples,
+        "artifacts_steps": steps,
+    }
+
+
+def _write(
+    out: Path,
+    rows: list[dict],
+    art_rows: list[dict] | None,
+    samples: int,
+    problem: dd.Problem,
+    config: dict,
+) -> dict:
+    from artifactlab.provenance import provenance
+
     summary = dict(dd.summarise(rows, samples))
     summary.update(kind=problem.kind, ridge=problem.ridge, noise=problem.noise, dim=problem.dim)
     summary.update(seeds=int(rows[0]["seeds"]), features_max=int(rows[-1]["features"]))
     summary["files"] = [CSV_NAME, PNG_NAME, SUMMARY_NAME] + ([ARTIFACTS_NAME] if art_rows else [])
+    summary["config"] = config
+    summary["command"] = ["artifactlab", *sys.argv[1:]]
+    summary["provenance"] = provenance()
     with staged_files(out) as tmp:  # CSVs, summary and plot appear together or not at all
         write_csv(rows, tmp / CSV_NAME)
         if art_rows:
@@ -168,9 +217,12 @@ def run_double_descent(
     """Run the sweep (and, with ``artifacts = (V, N, steps)``, the toy-transformer panel).
 
     Writes the CSVs, the summary and the plot into ``out`` (created); returns the summary.
+    Besides the results, the summary records the ``config`` (:func:`run_config`), the
+    ``command`` line and the ``provenance``.
     """
     validate(samples, features_max, seeds, n_points)
     problem = problem or dd.Problem(samples, 5, 0.2)
+    config = run_config(samples, features_max, seeds, n_points, problem, seed, artifacts)
     if artifacts is not None:
         _check_artifacts(*artifacts)
     grid = dd.feature_grid(samples, features_max, n_points)
@@ -181,4 +233,4 @@ def run_double_descent(
     if artifacts is not None:
         V, N, steps = artifacts
         art_rows = dd.artifacts_sweep(V, N, ARTIFACT_WIDTHS, 1, steps, advance)
-    return _write(out, rows, art_rows, samples, problem)
+    return _write(out, rows, art_rows, samples, problem, config)

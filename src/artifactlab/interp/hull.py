@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -36,11 +37,13 @@ import numpy as np
 from scipy.optimize import linprog
 
 from artifactlab.errors import InputError
-from artifactlab.io import staged_files, write_figure, write_text
+from artifactlab.io import staged_files, write_figure, write_json, write_text
 
 STAGES = ("bounding_box", "training_point", "hyperplane", "lp")
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 _BLOCK = 256  # test points per distance block: (256, n) floats at a time
+#: the files of ``interp hull --experiment``
+RATE_CSV, RATE_PNG, SUMMARY_NAME = "hull_rate.csv", "hull_rate.png", "hull_summary.json"
 
 
 class HullResult(NamedTuple):
@@ -237,6 +240,7 @@ def interpolation_rate_experiment(
     n_test: int = 200,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    tol: float = 1e-9,
 ) -> list[tuple[int, int, float]]:
     """Share of standard-normal test points inside the hull of standard-normal training points.
 
@@ -244,7 +248,8 @@ def interpolation_rate_experiment(
     -------
     list of (dim, n_train, rate)
         One row per (dim, n_train), dims outermost; the data for each cell come from
-        ``np.random.default_rng([seed, dim, n_train])``.
+        ``np.random.default_rng([seed, dim, n_train])``; a point within L1 distance ``tol``
+        of the hull counts as inside (:func:`in_hull`).
     """
     rows = []
     for dim in dims:
@@ -252,7 +257,7 @@ def interpolation_rate_experiment(
             rng = np.random.default_rng([seed, dim, n_train])
             X = rng.standard_normal((n_train, dim))
             P = rng.standard_normal((n_test, dim))
-            rows.append((dim, n_train, float(in_hull(X, P).mean())))
+            rows.append((dim, n_train, float(in_hull(X, P, tol).mean())))
             if progress is not None:
                 progress(1)
     return rows
@@ -294,6 +299,29 @@ def plot_rate_csv(csv_path: str | Path, png_path: str | Path) -> None:
         plt.close(fig)
 
 
+def rate_config(
+    dims: Sequence[int], n_trains: Sequence[int], n_test: int, seed: int, tol: float
+) -> dict:
+    """The ``config`` that ``hull_summary.json`` records: every setting of the experiment.
+
+    Its keys are the options of ``artifactlab interp hull --experiment`` (``--dims``,
+    ``--n-trains``, ``--n-test``, ``--seed``, ``--tol``), so the command can be rebuilt from it.
+
+    Raises InputError for settings the experiment refuses.
+
+    >>> rate_config([1, 2], [10], 20, 0, 1e-9)
+    {'dims': [1, 2], 'n_trains': [10], 'n_test': 20, 'seed': 0, 'tol': 1e-09}
+    """
+    if not dims or not n_trains or min(*dims, *n_trains) < 1:
+        raise InputError("--dims/--n-trains", "need at least one value each, all >= 1")
+    if n_test < 1:
+        raise InputError("--n-test", f"is {n_test}, must be >= 1")
+    if not 0 <= tol < float("inf"):
+        raise InputError("--tol", f"is {tol}, must be finite and >= 0")
+    return {"dims": [int(d) for d in dims], "n_trains": [int(n) for n in n_trains],
+            "n_test": int(n_test), "seed": int(seed), "tol": float(tol)}  # fmt: skip
+
+
 def write_rate_experiment(
     out: Path,
     dims: list[int],
@@ -301,16 +329,29 @@ def write_rate_experiment(
     n_test: int,
     seed: int,
     advance: Callable[[int], None] = lambda k: None,
+    tol: float = 1e-9,
 ) -> list[tuple[int, int, float]]:
-    """Run :func:`interpolation_rate_experiment`; write ``hull_rate.csv`` and ``.png`` in ``out``.
+    """Run :func:`interpolation_rate_experiment`; write its files in ``out``.
 
-    Both files are written in a scratch folder inside ``out`` and renamed together, so an
-    interrupted run leaves nothing half-written.
+    ``hull_rate.csv`` (``dim,n_train,rate``), ``hull_rate.png`` drawn from it, and
+    ``hull_summary.json``: the ``config`` (:func:`rate_config`), the ``results`` (the rows),
+    the ``files``, the ``command`` line and the ``provenance``. All are written in a scratch
+    folder inside ``out`` and renamed together, so an interrupted run leaves nothing
+    half-written.
     """
-    if n_test < 1:
-        raise InputError("--n-test", f"is {n_test}, must be >= 1")
-    rows = interpolation_rate_experiment(dims, n_trains, n_test, seed, advance)
+    from artifactlab.provenance import provenance
+
+    config = rate_config(dims, n_trains, n_test, seed, tol)  # checks them
+    rows = interpolation_rate_experiment(dims, n_trains, n_test, seed, advance, tol)
+    summary = {
+        "config": config,
+        "results": [{"dim": d, "n_train": n, "rate": r} for d, n, r in rows],
+        "files": [RATE_CSV, RATE_PNG, SUMMARY_NAME],
+        "command": ["artifactlab", *sys.argv[1:]],
+        "provenance": provenance(),
+    }
     with staged_files(out) as scratch:
-        write_rate_csv(rows, scratch / "hull_rate.csv")
-        plot_rate_csv(scratch / "hull_rate.csv", scratch / "hull_rate.png")
+        write_rate_csv(rows, scratch / RATE_CSV)
+        plot_rate_csv(scratch / RATE_CSV, scratch / RATE_PNG)
+        write_json(scratch / SUMMARY_NAME, summary)
     return rows

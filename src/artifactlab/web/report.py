@@ -12,8 +12,9 @@ default) for the results the commands write:
   the above, or a table written by ``sweep export`` (CSV or Parquet);
 - ``interp``: the ``--out`` folders of the interpolation lab: ``fit_summary.json``
   (``interp fit``), ``double_descent_summary.json`` (``interp double-descent``) and
-  ``hull_rate.csv`` (``interp hull --experiment``; without ``--experiment`` it writes
-  no file).
+  ``hull_rate.csv`` (``interp hull --experiment``, with ``hull_summary.json`` beside it
+  in folders written since it records its config; without ``--experiment`` it writes no
+  file).
 
 A results store is never descended into (its trial folders are run folders of the
 sweep), and every store found is opened read-only, so a store of an unknown format is
@@ -59,7 +60,7 @@ _SUMMARY = re.compile(
 _COMPANIONS = ("{}.csv", "{}.yaml", "{}.png", "{}_summary.txt", "{}_sweep.json", "{}")
 #: the kinds of result, in the order the page shows them
 RESULT_KINDS = ("reproduce", "claims", "compare", "mitigate", "sweep", "interp", "train")
-#: the one result file of ``interp hull --experiment`` (it writes no summary)
+#: the result file of ``interp hull --experiment`` (older folders have no hull_summary.json)
 HULL_RATE = "hull_rate.csv"
 
 #: ``progress(total, description)``: a context manager yielding ``advance(k)``

@@ -1,14 +1,15 @@
 """The commands behind a result, rebuilt from what it records and checked against it.
 
 Few result files record their command line, but most record enough to rebuild one: a
-run folder's ``config.json`` holds every option of ``train``, ``fit_summary.json`` every
-option of ``interp fit``, and a sweep-based result holds the sweep file its command
-wrote. A rebuilt command is shown only when it checks out: for ``train`` and ``interp
-fit``, its options give exactly the recorded configs; for ``reproduce``, ``claims``,
-``compare`` and ``mitigate``, the library writes, from the command's options, exactly the
-recorded sweep file. Otherwise the report shows ``artifactlab sweep run FILE``, which
-reruns the recorded sweep file itself (a result of ``interp hull`` or ``interp
-double-descent`` records neither, so it gets no command).
+run folder's ``config.json`` holds every option of ``train``; ``fit_summary.json``,
+``hull_summary.json`` and ``double_descent_summary.json`` every option of ``interp fit``,
+``interp hull --experiment`` and ``interp double-descent``; and a sweep-based result
+holds the sweep file its command wrote. A rebuilt command is shown only when it checks
+out: for ``train`` and the ``interp`` commands, its options give exactly the recorded
+configs; for ``reproduce``, ``claims``, ``compare`` and ``mitigate``, the library writes,
+from the command's options, exactly the recorded sweep file. Otherwise the report shows
+``artifactlab sweep run FILE``, which reruns the recorded sweep file itself (an ``interp``
+result written before its config was recorded has neither, so it gets no command).
 
 Example
 -------
@@ -238,10 +239,31 @@ _FIT_OPTIONS = {
     "lr": "lr",
     "test": "test",
 }
-CHECKED_FIT = (
-    "rebuilt from the config in fit_summary.json and checked against it: its options parse "
+#: how a rebuilt ``interp`` command is labelled (``{name}``: the summary holding the config)
+CHECKED_INTERP = (
+    "rebuilt from the config in {name} and checked against it: its options parse "
     "to exactly the recorded config"
 )
+CHECKED_FIT = CHECKED_INTERP.format(name="fit_summary.json")
+#: ``interp hull --experiment``'s recorded config keys and the options that set them
+_HULL_OPTIONS = {"dims": "dims", "n_trains": "n-trains", "n_test": "n-test", "seed": "seed",
+                 "tol": "tol"}  # fmt: skip
+#: ``interp double-descent``'s recorded config keys and the options that set them
+#: (``with_artifacts`` is a flag, given first; ``n_test`` has no option: it must be the default)
+_DD_OPTIONS = {
+    "samples": "samples",
+    "features_max": "features-max",
+    "seeds": "seeds",
+    "n_points": "n-points",
+    "seed": "seed",
+    "kind": "kind",
+    "ridge": "ridge",
+    "noise": "noise",
+    "dim": "dim",
+    "artifacts_vocab": "artifacts-vocab",
+    "artifacts_triples": "artifacts-triples",
+    "artifacts_steps": "artifacts-steps",
+}
 
 
 def _fit_config(params: dict[str, Any]) -> dict[str, Any]:
@@ -255,28 +277,91 @@ def _fit_config(params: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def _hull_config(params: dict[str, Any]) -> dict[str, Any]:
+    """The config ``interp hull --experiment`` records for its parsed options."""
+    from artifactlab.interp.fit_run import parse_list
+    from artifactlab.interp.hull import rate_config
+
+    if params.get("experiment") is not True:
+        raise ValueError("not --experiment")
+    dims = parse_list(params["dims"], "--dims", int)
+    n_trains = parse_list(params["n_trains"], "--n-trains", int)
+    return rate_config(dims, n_trains, params["n_test"], params["seed"], params["tol"])
+
+
+def _dd_config(params: dict[str, Any]) -> dict[str, Any]:
+    """The config ``interp double-descent`` records for its parsed options."""
+    from artifactlab.interp import double_descent as dd
+    from artifactlab.interp.dd_run import run_config
+
+    p = params
+    problem = dd.Problem(p["samples"], p["dim"], p["noise"], kind=p["kind"], ridge=p["ridge"])
+    artifacts = (p["artifacts_vocab"], p["artifacts_triples"], p["artifacts_steps"])
+    artifacts = artifacts if p["with_artifacts"] else None
+    return run_config(
+        p["samples"], p["features_max"], p["seeds"], p["n_points"], problem, p["seed"], artifacts
+    )
+
+
 #: command-line parsers the CLI lends the report (the library never imports the CLI): name ->
 #: a function from the words after ``artifactlab NAME`` to the command's parsed parameters
 #: (ValueError for words it refuses). Without one, no command is rebuilt for that kind.
 PARSERS: dict[str, Callable[[list[str]], dict[str, Any]]] = {}
 
 
-def interp_fit_command(folder: Path, config: Any) -> Command | None:
-    """``artifactlab interp fit ... --out FOLDER`` whose options give the recorded config."""
-    parse = PARSERS.get("interp fit")
-    if parse is None:
+def _checked_command(
+    name: str,
+    folder: Path,
+    config: Any,
+    options: dict[str, str],
+    to_config: Callable[[dict[str, Any]], dict[str, Any]],
+    label: str,
+    first: tuple[str, ...] = (),
+) -> Command | None:
+    """``artifactlab NAME FIRST... OPTIONS... --out FOLDER`` whose options give ``config``.
+
+    Only the options whose recorded value differs from the command's default are written;
+    the command is shown only when ``PARSERS[NAME]`` parses its words to exactly the
+    recorded config (``to_config`` turns parsed parameters into the config the command
+    records), else None.
+    """
+    parse = PARSERS.get(name)
+    if parse is None or not isinstance(config, dict):
         return None
     try:
-        defaults = _fit_config(parse(["--out", str(folder)]))
-        words: list[str] = []
-        for key, option in _FIT_OPTIONS.items():
+        defaults = to_config(parse([*first, "--out", str(folder)]))
+        words = list(first)
+        for key, option in options.items():
             value = config[key]
             if value is not None and value != defaults[key]:
                 shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
                 words += [f"--{option}", shown]
         words += ["--out", str(folder)]
-        if _fit_config(parse(list(words))) != config:
+        if to_config(parse(list(words))) != config:
             return None
     except (InputError, KeyError, TypeError, ValueError):  # refused: no command is shown
         return None
-    return Command(shell(["artifactlab", "interp", "fit", *words]), CHECKED_FIT)
+    return Command(shell(["artifactlab", *name.split(), *words]), label)
+
+
+def interp_fit_command(folder: Path, config: Any) -> Command | None:
+    """``artifactlab interp fit ... --out FOLDER`` whose options give the recorded config."""
+    return _checked_command("interp fit", folder, config, _FIT_OPTIONS, _fit_config, CHECKED_FIT)
+
+
+def interp_hull_command(folder: Path, config: Any) -> Command | None:
+    """``artifactlab interp hull --experiment ... --out FOLDER`` giving the recorded config."""
+    label = CHECKED_INTERP.format(name="hull_summary.json")
+    return _checked_command(
+        "interp hull", folder, config, _HULL_OPTIONS, _hull_config, label, ("--experiment",)
+    )
+
+
+def interp_dd_command(folder: Path, config: Any) -> Command | None:
+    """``artifactlab interp double-descent ... --out FOLDER`` giving the recorded config."""
+    label = CHECKED_INTERP.format(name="double_descent_summary.json")
+    with_artifacts = isinstance(config, dict) and config.get("with_artifacts") is True
+    first = ("--with-artifacts",) if with_artifacts else ()
+    return _checked_command(
+        "interp double-descent", folder, config, _DD_OPTIONS, _dd_config, label, first
+    )

@@ -5,13 +5,15 @@ Each reads one ``--out`` folder as the command wrote it, and nothing else:
 - ``interp fit``: ``fit_summary.json`` (config, data range, per-method errors, ReLU
   breakpoints, provenance, the command line) with ``fit.csv``, ``fit_curves.csv``,
   ``fit_points.csv`` and ``pieces.csv``;
-- ``interp hull --experiment``: ``hull_rate.csv`` (``dim,n_train,rate``); the command
-  records nothing else (no provenance, no ``--n-test`` or ``--seed``). Without
-  ``--experiment`` it prints its result and writes no file;
-- ``interp double-descent``: ``double_descent_summary.json`` with ``double_descent.csv``
+- ``interp hull --experiment``: ``hull_rate.csv`` (``dim,n_train,rate``) and
+  ``hull_summary.json`` (config, results, provenance, the command line); folders written
+  before the summary existed hold only the CSV, and report without configuration,
+  provenance or command. Without ``--experiment`` it prints its result and writes no file;
+- ``interp double-descent``: ``double_descent_summary.json`` (the results, and, since it
+  records them, config, provenance and the command line) with ``double_descent.csv``
   and, with ``--with-artifacts``, ``artifacts.csv``.
-Only the fit's command can be rebuilt (and checked, by
-:func:`~artifactlab.web.report_commands.interp_fit_command`).
+Each command is rebuilt from the recorded config and shown only when it checks out (see
+:func:`~artifactlab.web.report_commands.interp_fit_command` and its siblings).
 
 Example
 -------
@@ -27,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from artifactlab.errors import InputError
-from artifactlab.web.report_commands import interp_fit_command, shell
+from artifactlab.web.report_commands import (
+    interp_dd_command,
+    interp_fit_command,
+    interp_hull_command,
+    shell,
+)
 from artifactlab.web.report_figures import Figure, Trace, log_scale
 from artifactlab.web.report_model import (
     Section,
@@ -44,14 +51,17 @@ SUMMARIES = {"fit": "fit_summary.json", "double_descent": "double_descent_summar
 FILES = {
     "fit": ("fit.csv", "fit_curves.csv", "fit_points.csv", "pieces.csv", "fit.png", "pieces.png"),
     "double_descent": ("double_descent.csv", "artifacts.csv", "double_descent.png"),
-    "hull_rate": ("hull_rate.csv", "hull_rate.png"),
+    "hull_rate": ("hull_rate.csv", "hull_rate.png", "hull_summary.json"),
 }
 _DD_KEYS = tuple(
     "samples double_descent peak_features peak_test_error threshold_features "
     "threshold_test_error below_features below_test_error above_features above_test_error".split()
 )
 _YES_NO = {True: "yes", False: "no"}
-_NOT_RECORDED = "not recorded: {} writes no package version, git revision or date"
+_NOT_RECORDED = (
+    "not recorded: this {} folder has no package version, git revision or date "
+    "(it was written before they were recorded)"
+)
 
 
 def _g(value: Any) -> str:
@@ -224,6 +234,15 @@ def _shown(value: Any) -> str:
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
+def _recorded(section: Section, summary: dict, path: Path, command: list[str]) -> None:
+    """Settings, provenance and the recorded command line of a summary that has a config."""
+    section.settings = {k: _shown(v) for k, v in summary["config"].items()}
+    section.provenance = recorded_provenance(summary.get("provenance"), path)
+    words = summary.get("command")
+    if isinstance(words, list) and words[1 : 1 + len(command)] == command:  # not a test runner
+        section.provenance["command line (as recorded)"] = shell([str(w) for w in words])
+
+
 def fit_section(folder: Path, sid: str) -> Section:
     """The section of one ``interp fit --out`` folder."""
     path = folder / SUMMARIES["fit"]
@@ -244,11 +263,7 @@ def fit_section(folder: Path, sid: str) -> Section:
     section.tables = [rows_table(f"per method ({'fit.csv' if table else path.name})", results)]
     if pieces:
         section.tables.append(rows_table("ReLU pieces per width and seed (pieces.csv)", pieces))
-    section.settings = {k: _shown(v) for k, v in summary["config"].items()}
-    section.provenance = recorded_provenance(summary.get("provenance"), section.path)
-    words = summary.get("command")
-    if isinstance(words, list) and words[1:3] == ["interp", "fit"]:  # not a test runner's argv
-        section.provenance["command line (as recorded)"] = shell([str(w) for w in words])
+    _recorded(section, summary, section.path, ["interp", "fit"])
     command = interp_fit_command(folder, summary["config"])
     section.commands += [command] if command is not None else []
     return section
@@ -291,10 +306,36 @@ def _hull_figure(sid: str, rows: list[dict], x: str, group: str, suffix: str) ->
     )
 
 
+def _read_hull_summary(path: Path) -> dict | None:
+    """``hull_summary.json`` when the folder has one (None for older folders)."""
+    if not path.is_file():
+        return None
+    summary = read_summary(path, ("config",))
+    if not isinstance(summary["config"], dict):
+        raise _bad(path, "its config is not an object")
+    return summary
+
+
+def _hull_cells_match(config: dict, rows: list[dict]) -> bool:
+    """Whether the recorded dims and training sizes are exactly the cells of hull_rate.csv."""
+    try:
+        cells = [(float(d), float(n)) for d in config["dims"] for n in config["n_trains"]]
+    except (KeyError, TypeError, ValueError):
+        return False
+    return cells == [(r["dim"], r["n_train"]) for r in rows]
+
+
 def hull_section(folder: Path, sid: str) -> Section:
-    """The section of one ``interp hull --experiment --out`` folder (``hull_rate.csv``)."""
+    """The section of one ``interp hull --experiment --out`` folder (``hull_rate.csv``).
+
+    With ``hull_summary.json`` (newer folders) it also shows the recorded configuration,
+    provenance and command line, and the command rebuilt from the config (only when the
+    config's cells are the CSV's and its options check out).
+    """
     path = folder / "hull_rate.csv"
     rows = _hull_rows(path)
+    summary_path = folder / "hull_summary.json"
+    summary = _read_hull_summary(summary_path)
     section = Section(
         sid, "interp", "interp hull --experiment: Gaussian data inside the hull", path
     )
@@ -305,13 +346,29 @@ def hull_section(folder: Path, sid: str) -> Section:
         "standard-normal training points (they interpolate); the rest extrapolate",
         f"{len(rows)} cells: dimensions {', '.join(f'{d:g}' for d in dims)}; training sizes "
         f"{', '.join(f'{n:g}' for n in sizes)}",
-        "why no command: hull_rate.csv does not record --n-test or --seed",
     ]
     section.figures = [_hull_figure(sid, rows, "dim", "n_train", "dims")]
     if len(sizes) > 1:
         section.figures.append(_hull_figure(sid, rows, "n_train", "dim", "sizes"))
     section.tables = [rows_table("per dimension and training size (hull_rate.csv)", read_csv(path))]
-    section.provenance = {"provenance": _NOT_RECORDED.format("interp hull --experiment")}
+    if summary is None:
+        section.lines.append("why no command: hull_rate.csv does not record --n-test or --seed")
+        section.provenance = {"provenance": _NOT_RECORDED.format("interp hull --experiment")}
+        return section
+    config = summary["config"]
+    section.lines.append(
+        f"{config.get('n_test')} test points per cell, seed {config.get('seed')}, tolerance "
+        f"{config.get('tol')} (L1 distance to the hull that still counts as inside)"
+    )
+    _recorded(section, summary, summary_path, ["interp", "hull"])
+    if not _hull_cells_match(config, rows):
+        section.lines.append(
+            "why no command: the config in hull_summary.json does not give the cells of "
+            "hull_rate.csv"
+        )
+        return section
+    command = interp_hull_command(folder, config)
+    section.commands += [command] if command is not None else []
     return section
 
 
@@ -405,11 +462,17 @@ def _dd_lines(s: dict) -> tuple[list[str], list[str]]:
         f"well above it); peak / below {_g(s.get('peak_over_below'))}, peak / above "
         f"{_g(s.get('peak_over_above'))}"
     )
-    missing = (
-        "why no command: the summary does not record --seed or --n-points "
-        "(nor the --artifacts-* options)"
-    )
-    return [setup, numbers, missing], [verdict]
+    lines = [setup, numbers]
+    config = s.get("config")
+    if isinstance(config, dict):
+        grid = f"first seed {config.get('seed')}, {config.get('n_points')} log-spaced feature"
+        lines.insert(1, f"{grid} counts, {config.get('n_test')} held-out points per seed")
+    else:
+        lines.append(
+            "why no command: the summary does not record --seed or --n-points "
+            "(nor the --artifacts-* options)"
+        )
+    return lines, [verdict]
 
 
 def double_descent_section(folder: Path, sid: str) -> Section:
@@ -426,7 +489,16 @@ def double_descent_section(folder: Path, sid: str) -> Section:
     if art:
         section.figures.append(_dd_artifacts(sid, art))
         section.tables.append(rows_table("toy transformers per width (artifacts.csv)", art))
-    keys = ("kind", "ridge", "noise", "dim", "samples", "seeds", "features_max", "files")
-    section.settings = {k: _shown(summary[k]) for k in keys if k in summary}
-    section.provenance = {"provenance": _NOT_RECORDED.format("interp double-descent")}
+    config = summary.get("config")
+    if not isinstance(config, dict):  # written before the config was recorded
+        if config is not None:
+            raise _bad(path, "its config is not an object")
+        keys = ("kind", "ridge", "noise", "dim", "samples", "seeds", "features_max", "files")
+        section.settings = {k: _shown(summary[k]) for k in keys if k in summary}
+        section.provenance = {"provenance": _NOT_RECORDED.format("interp double-descent")}
+        return section
+    _recorded(section, summary, path, ["interp", "double-descent"])
+    section.settings |= {"files": _shown(summary["files"])} if "files" in summary else {}
+    command = interp_dd_command(folder, config)
+    section.commands += [command] if command is not None else []
     return section
