@@ -63,6 +63,11 @@ def test_axis_runs_end_to_end(axis, tmp_path):
     for point in along["points"]:
         assert set(point["artifacts"]) == set(point["completion_rank"]) == set(TAUS)
         assert 1 <= point["completion_rank"]["0.5"] <= V
+        # the summary's rank is the mean over the trials at that point, read back from the CSV
+        sel = [r for r in rows if float(r[f"model.{axis}"]) == point["value"]]
+        assert len(sel) == point["n_trials"] == 3
+        mean = sum(int(r["completion_rank@0.5"]) for r in sel) / len(sel)
+        assert point["completion_rank"]["0.5"] == pytest.approx(mean)
         ci = point["artifacts"]["0.5"]
         assert ci["ci_low"] <= ci["mean"] <= ci["ci_high"] and ci["n"] == 3
 

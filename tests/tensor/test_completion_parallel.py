@@ -11,8 +11,14 @@ import torch
 
 from artifactlab.models import ToyTransformer, ToyTransformerConfig
 from artifactlab.tensor import DataTensor, completion
-from artifactlab.tensor.completion import CompletionReport, default_workers, evaluate_completion
+from artifactlab.tensor.completion import (
+    MAX_WORKERS,
+    CompletionReport,
+    default_workers,
+    evaluate_completion,
+)
 from artifactlab.tensor.dense import count_artifacts_naive
+from artifactlab.threads import usable_cores
 
 
 def _model(V: int, seed: int = 0) -> ToyTransformer:
@@ -117,7 +123,8 @@ def test_worker_error_reaches_caller():
 def test_default_workers():
     assert default_workers(1000) == 1  # small tensors stay on the calling thread
     big = default_workers(1 << 30)
-    assert 1 <= big <= 8
+    cores = usable_cores() // max(1, torch.get_num_threads())
+    assert big == max(1, min(MAX_WORKERS, cores)) and 1 <= big <= 8
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(64)  # intra-op threads already fill the machine: no workers

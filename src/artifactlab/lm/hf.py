@@ -31,6 +31,7 @@ artifactlab.errors.InputError: --device: unknown device 'tpu' (choose cpu, cuda,
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,7 +73,7 @@ def index_vocabulary(index: CorpusIndex) -> dict[str, int]:
     return index.load_tokenizer().get_vocab(with_added_tokens=True)
 
 
-class LanguageModel:
+class LanguageModel(ABC):
     """Batched next-token logits on a device; subclasses give ``_forward`` and ``index_map``.
 
     Attributes
@@ -97,13 +98,13 @@ class LanguageModel:
     device: torch.device
     batch: int
 
+    @abstractmethod
     def _forward(self, ids: Tensor) -> Tensor:
         """Logits of the next token after each row of ``ids`` (on the device), (B, V)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def index_map(self, index: CorpusIndex) -> np.ndarray | None:
         """Model token id -> the index's token id (None: the same ids); checked."""
-        raise NotImplementedError
 
     def check_context(self, m: int) -> int:
         """``m`` if the model reads contexts of ``m`` tokens; InputError otherwise."""

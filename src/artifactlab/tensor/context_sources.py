@@ -39,6 +39,7 @@ Example
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 
 import numpy as np
 import torch
@@ -51,7 +52,7 @@ from artifactlab.tensor.data_tensor import DataTensor
 SOURCES = ("uniform", "corpus", "model", "given")
 
 
-class ContextSource:
+class ContextSource(ABC):
     """A distribution of contexts: ``draw`` gives contexts and their weights ``1/q``."""
 
     name: str
@@ -60,9 +61,9 @@ class ContextSource:
     weight: float | None  # the one weight of every context, or None where they differ
     w_max: float  # the largest weight (inf: unknown)
 
+    @abstractmethod
     def draw(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
         """``k`` contexts (k, n-1) and their weights (None: all ``self.weight``)."""
-        raise NotImplementedError
 
 
 class UniformSource(ContextSource):
